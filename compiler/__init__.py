@@ -1,0 +1,50 @@
+"""The zflow compiler: text -> textX model -> checked tree -> Plans.
+
+`compile_source(text, filename)` is the stable entry point; it raises only ZentraError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zentra_rules.errors import CompileError, Diagnostic, SemanticError, ZentraError
+from zentra_rules.plan import Plan
+
+from .check import check_script
+from .context import Context
+from .lower import lower
+from .parse import parse
+
+__all__ = ["Compilation", "compile_source", "compile_text"]
+
+
+@dataclass
+class Compilation:
+    plans: list[Plan]
+    diagnostics: list[Diagnostic]   # warnings only when compilation succeeded
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "warning"]
+
+
+def compile_text(text: str, filename: str = "<string>") -> Compilation:
+    """Compile, keeping warnings; raise CompileError carrying every diagnostic on errors."""
+    if not isinstance(text, str):
+        raise ZentraError("source must be text")
+    model = parse(text, filename)
+    ctx = Context(text, filename)
+    definitions = check_script(model, ctx)
+    if ctx.failed:
+        raise SemanticError(sorted(ctx.diagnostics, key=lambda d: (d.line, d.col)))
+    plans = [lower(d, filename) for d in definitions]
+    return Compilation(plans, sorted(ctx.diagnostics, key=lambda d: (d.line, d.col)))
+
+
+def compile_source(text: str, filename: str = "<string>") -> list[Plan]:
+    """Compile zflow text into one Plan per definition (raises CompileError on errors)."""
+    return compile_text(text, filename).plans
+
+
+# Keep the name importable for callers that catch it from here.
+CompileError = CompileError

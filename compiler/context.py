@@ -1,0 +1,46 @@
+"""Shared state of one compilation: the source, positions, and the diagnostics collected."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+from zentra_rules.errors import Diagnostic
+
+
+class Context:
+    """Collects diagnostics for one source text; turns textX positions into line:col."""
+
+    def __init__(self, text: str, filename: str):
+        self.text = text
+        self.filename = filename
+        self.lines = text.splitlines()
+        self._starts = [0]
+        for index, char in enumerate(text):
+            if char == "\n":
+                self._starts.append(index + 1)
+        self.diagnostics: list[Diagnostic] = []
+
+    def line_col(self, pos: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self._starts, pos)
+        return line, pos - self._starts[line - 1] + 1
+
+    def line_of(self, obj: Any) -> int:
+        return self.line_col(obj._tx_position)[0]
+
+    def snippet(self, obj: Any) -> str:
+        """The source text of a model object, whitespace folded (for explain trees)."""
+        return " ".join(self.text[obj._tx_position:obj._tx_position_end].split())
+
+    def report(self, where: Any, message: str, severity: str = "error", offset: int = 0) -> None:
+        pos = where if isinstance(where, int) else where._tx_position
+        line, col = self.line_col(pos + offset)
+        source_line = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        self.diagnostics.append(Diagnostic(message, line, col, severity, self.filename, source_line))
+
+    def warn(self, where: Any, message: str) -> None:
+        self.report(where, message, "warning")
+
+    @property
+    def failed(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)

@@ -1,0 +1,343 @@
+"""Values, paths, templates and conditions: textX nodes -> typed expression IR, with checks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from zentra_rules.expr import regex_error
+from zentra_rules.schema import (ANY, BOOL, DATETIME, DURATION, NULL, NUMBER, RECORDS, ROOTS,
+                                 STRING, Type)
+from zentra_rules.suggest import did_you_mean
+from zentra_rules.values import FUNCTIONS, as_datetime
+
+from .context import Context
+
+IR = list[Any]
+
+UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
+_TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
+_PATH_TEXT = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*$")
+
+
+def unescape(token: str) -> str:
+    """The value of a string token: quotes removed, `\\"`, `\\\\`, `\\n` escapes applied."""
+    body = token[1:-1]
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+
+
+def duration_seconds(ctx: Context, node: Any) -> int | None:
+    unit = node.unit.lower()
+    base = unit[:-1] if unit.endswith("s") and unit[:-1] in UNITS else unit
+    if base not in UNITS:
+        ctx.report(node, f"unknown duration unit `{node.unit}`"
+                   + (did_you_mean(unit, [u + "s" for u in UNITS]) or "")
+                   + "; use seconds, minutes, hours, days or weeks", offset=len(node.amount) + 1)
+        return None
+    return int(node.amount) * UNITS[base]
+
+
+@dataclass
+class Scope:
+    """What names mean inside one definition."""
+
+    ctx: Context
+    subject: str | None                       # root of bare paths; None for cron
+    trigger_names: list[str]
+    bindings: dict[str, str] = field(default_factory=dict)   # name -> record kind
+    requested_later: set[str] = field(default_factory=set)
+
+    # -- paths ---------------------------------------------------------------------------------
+    def path(self, node: Any) -> tuple[IR, Type]:
+        head = node.head
+        tail = [d[1:] for d in node.tail]
+        if head in self.bindings:
+            return self._walk(node, head, self.bindings[head], tail, 0)
+        if head in ROOTS:
+            return self._rooted(node, head, tail)
+        if self.subject is None:
+            self.ctx.report(node, f"`{head}` has no subject to read from: "
+                            f"{' / '.join(self.trigger_names) or 'this trigger'} carries no record; "
+                            "use `event.at` or a bound name")
+            return ["const", None], ANY
+        if self.subject == "payload":
+            return ["path", "payload", [head, *tail], [""] * (len(tail) + 1)], ANY
+        fields = RECORDS[self.subject]
+        if head not in fields:
+            self._unknown(node, head, self.subject, 0)
+            return ["const", None], ANY
+        return self._walk(node, self.subject, self.subject, [head, *tail], 0)
+
+    def _rooted(self, node: Any, root: str, tail: list[str]) -> tuple[IR, Type]:
+        if root == "event":
+            if tail and tail[0] == "previous":
+                if self.subject in (None, "payload"):
+                    return ["path", "event", tail, [""] * len(tail)], ANY
+                ir, typ = self._walk(node, "event", self.subject, tail[1:], len(root) + 10)
+                return ["path", "event", ["previous", *ir[2]], ["", *ir[3]]], typ
+            return self._walk(node, "event", "event", tail, len(root) + 1)
+        if root == "payload":
+            if self.subject != "payload":
+                self.ctx.report(node, "`payload` is only available to `webhook.received` "
+                                "workflows")
+                return ["const", None], ANY
+            return ["path", "payload", tail, [""] * len(tail)], ANY
+        if root != self.subject:
+            self.ctx.report(node, f"`{root}` is not available here: this definition's subject is "
+                            f"{self.subject or 'nothing (a schedule)'}")
+            return ["const", None], ANY
+        return self._walk(node, root, root, tail, len(root) + 1)
+
+    def _walk(self, node: Any, root: str, kind: str, segs: list[str],
+              offset: int) -> tuple[IR, Type]:
+        """Follow segs through the record schema; references hop into the referenced record."""
+        typ = Type("record", ref=kind)
+        refs: list[str] = []
+        for index, seg in enumerate(segs):
+            if typ.kind == "any":
+                refs.extend([""] * (len(segs) - index))
+                break
+            if typ.kind not in ("record", "ref"):
+                self.ctx.report(node, f"`{seg}` cannot be read from {typ.describe()}",
+                                offset=offset)
+                return ["const", None], ANY
+            fields = RECORDS[typ.ref]
+            if seg not in fields:
+                self._unknown(node, seg, typ.ref, offset)
+                return ["const", None], ANY
+            typ = fields[seg]
+            refs.append(typ.ref if typ.kind == "ref" else "")
+            offset += len(seg) + 1
+        return ["path", root, segs, refs], typ
+
+    def _unknown(self, node: Any, name: str, kind: str, offset: int) -> None:
+        if name in self.requested_later:
+            self.ctx.report(node, f"approval `{name}` is read before it is requested; "
+                            f"move `request approval {name} …` above this line", offset=offset)
+            return
+        pool = list(RECORDS[kind])
+        if offset == 0:
+            pool += list(self.bindings) + list(ROOTS)
+        self.ctx.report(node, f"unknown field `{name}` on {kind}" + did_you_mean(name, pool),
+                        offset=offset)
+
+    # -- values --------------------------------------------------------------------------------
+    def value(self, node: Any) -> tuple[IR, Type]:
+        ir, typ = self._term(node.first)
+        for tail in node.rest:
+            rir, rtyp = self._term(tail.term)
+            ir, typ = self._arith(tail, tail.op, ir, typ, rir, rtyp)
+        return ir, typ
+
+    def _arith(self, node: Any, op: str, a: IR, at: Type, b: IR, bt: Type) -> tuple[IR, Type]:
+        tag = "add" if op == "+" else "sub"
+        kinds = {at.kind, bt.kind}
+        if a[0] == "const" and b[0] == "const" and at.kind == bt.kind == "number":
+            return ["const", a[1] + b[1] if op == "+" else a[1] - b[1]], NUMBER
+        result: Type | None = None
+        if "any" in kinds:
+            result = ANY
+        elif kinds == {"number"}:
+            result = NUMBER
+        elif op == "+" and "string" in kinds and "duration" not in kinds:
+            result = STRING
+        elif kinds == {"datetime", "duration"} and (op == "+" or at.kind == "datetime"):
+            result = DATETIME
+        elif kinds == {"duration"}:
+            result = DURATION
+        elif op == "-" and kinds == {"datetime"}:
+            result = DURATION
+        if result is None:
+            self.ctx.report(node, f"cannot {'add' if op == '+' else 'subtract'} "
+                            f"{bt.describe()} {'to' if op == '+' else 'from'} {at.describe()}")
+            return ["const", None], ANY
+        return [tag, a, b], result
+
+    def _term(self, node: Any) -> tuple[IR, Type]:
+        cls = type(node).__name__
+        if cls == "Duration":
+            seconds = duration_seconds(self.ctx, node)
+            return (["dur", seconds], DURATION) if seconds is not None else (["const", None], ANY)
+        if cls == "NumberLit":
+            text = node.value
+            return ["const", float(text) if "." in text else int(text)], NUMBER
+        if cls == "StringLit":
+            return self.string(node, unescape(node.value))
+        if cls == "BoolLit":
+            return ["const", node.value.lower() == "true"], BOOL
+        if cls == "NullLit":
+            return ["const", None], NULL
+        if cls == "NowLit":
+            return ["now"], DATETIME
+        if cls == "Call":
+            return self._call(node)
+        if cls == "ListLit":
+            items = [self.value(item) for item in node.items]
+            kinds = {t.kind for _, t in items} - {"null"}
+            item_kind = kinds.pop() if len(kinds) == 1 else "any"
+            if all(ir[0] == "const" for ir, _ in items):
+                return ["const", [ir[1] for ir, _ in items]], Type("list", item=item_kind)
+            return ["list", [ir for ir, _ in items]], Type("list", item=item_kind)
+        return self.path(node)
+
+    def _call(self, node: Any) -> tuple[IR, Type]:
+        name = node.name.lower()
+        arg, typ = self.value(node.arg)
+        if name not in FUNCTIONS:
+            self.ctx.report(node, f"unknown function `{node.name}`"
+                            + (did_you_mean(name, FUNCTIONS) or "; the functions are lower, upper "
+                               "and len"))
+            return ["const", None], ANY
+        if name in ("lower", "upper"):
+            if typ.kind not in ("string", "any", "null"):
+                self.ctx.report(node, f"`{name}` takes a string, not {typ.describe()}")
+            return ["call", name, arg], STRING
+        if typ.kind not in ("string", "list", "any", "null"):
+            self.ctx.report(node, f"`len` takes a string or a list, not {typ.describe()}")
+        return ["call", name, arg], NUMBER
+
+    def string(self, node: Any, text: str) -> tuple[IR, Type]:
+        """A string literal; `{{ path }}` parts become a template read when the action runs."""
+        if "{{" not in text:
+            return ["const", text], STRING
+        parts: list[Any] = []
+        last = 0
+        for match in _TEMPLATE.finditer(text):
+            if match.start() > last:
+                parts.append(text[last:match.start()])
+            inner = _PATH_TEXT.match(match.group(1))
+            if inner is None:
+                self.ctx.report(node, f"`{{{{{match.group(1)}}}}}` is not a path; write a field "
+                                "such as `{{payload.name}}` or `{{ticket.id}}`")
+                return ["const", text], STRING
+            segs = inner.group(1).split(".")
+            fake = _PathNode(node._tx_position, segs[0], ["." + s for s in segs[1:]])
+            ir, _ = self.path(fake)
+            parts.append(ir)
+            last = match.end()
+        if "{{" in text[last:]:
+            self.ctx.report(node, "a `{{` in this string is never closed with `}}`")
+        parts.append(text[last:])
+        return ["tmpl", [p for p in parts if p != ""]], STRING
+
+    # -- conditions ----------------------------------------------------------------------------
+    def condition(self, node: Any) -> IR:
+        cls = type(node).__name__
+        if cls in ("Or", "And"):
+            if len(node.operands) == 1:
+                return self.condition(node.operands[0])
+            return [cls.lower(), [self.condition(o) for o in node.operands], self.ctx.snippet(node)]
+        if cls == "Negation":
+            return ["not", self.condition(node.operand), self.ctx.snippet(node)]
+        if cls == "Group":
+            return self.condition(node.inner)
+        return self._test(node)
+
+    def _test(self, node: Any) -> IR:
+        text = self.ctx.snippet(node)
+        left, lt = self.value(node.left)
+        if not node.op:
+            return ["truth", left, text]
+        op = " ".join(node.op.lower().split())
+        unary = op in ("is empty", "is not empty", "changed")
+        if unary and node.right is not None:
+            self.ctx.report(node.right, f"`{op}` takes no value after it")
+        if not unary and node.right is None:
+            self.ctx.report(node, f"`{op}` needs a value after it", offset=len(text))
+            return ["truth", ["const", False], text]
+        right, rt = (self.value(node.right) if node.right is not None else (None, NULL))
+        if op.startswith("changed") and left[0] != "path":
+            self.ctx.report(node, f"`{op}` needs a field on its left, e.g. `status {op} …`")
+        elif op.startswith("changed") and (left[1] != self.subject or self.subject is None):
+            self.ctx.report(node, f"`{op}` compares a field of the subject with its value before "
+                            "the change; this field is not on the subject")
+        if right is not None:
+            self._check_types(node, op, left, lt, right, rt)
+        return ["test", op, left, right, text]
+
+    def _check_types(self, node: Any, op: str, left: IR, lt: Type, right: IR, rt: Type) -> None:
+        where = node.right
+        if op in ("=", "!=", "changed to", "changed from"):
+            self._same_kind(node, where, left, lt, right, rt)
+        elif op in ("<", "<=", ">", ">="):
+            if lt.kind in ("bool", "list", "record", "ref") or rt.kind in ("bool", "list"):
+                self.ctx.report(node, f"`{op}` orders numbers, times or strings, not "
+                                f"{(lt if lt.kind in ('bool', 'list', 'record', 'ref') else rt).describe()}")
+            else:
+                self._same_kind(node, where, left, lt, right, rt)
+        elif op in ("in", "not in"):
+            if rt.kind not in ("list", "any"):
+                self.ctx.report(where, f"`{op}` needs a list on its right, e.g. "
+                                '`category in ["Network", "Identity"]`')
+            elif right[0] == "const":
+                for item in right[1]:
+                    self._same_kind(node, where, left, lt, ["const", item],
+                                    _kind_of(item))
+        elif op in ("starts with", "ends with", "matches"):
+            for side, typ in ((node.left, lt), (where, rt)):
+                if typ.kind not in ("string", "any", "null"):
+                    self.ctx.report(side, f"`{op}` works on strings, not {typ.describe()}")
+            if op == "matches":
+                if right[0] != "const" or not isinstance(right[1], str):
+                    self.ctx.report(where, "`matches` needs a regular expression written as a string")
+                else:
+                    problem = regex_error(right[1])
+                    if problem:
+                        self.ctx.report(where, problem)
+        elif op == "contains" and lt.kind not in ("string", "list", "any", "null"):
+            self.ctx.report(node, f"`contains` looks inside a string or a list, not {lt.describe()}")
+
+    def _same_kind(self, node: Any, where: Any, left: IR, lt: Type, right: IR, rt: Type) -> None:
+        what = _describe_ir(left)
+        if "any" in (lt.kind, rt.kind) or "null" in (lt.kind, rt.kind):
+            return
+        if lt.enum and right[0] == "const" and isinstance(right[1], str):
+            if right[1] not in lt.enum:
+                self.ctx.report(where, f'"{right[1]}" is not a valid {what}'
+                                + (did_you_mean(right[1], [str(v) for v in lt.enum], '"') or
+                                   "; expected " + lt.describe()))
+            return
+        lk, rk = lt.kind, rt.kind
+        if lk == "ref" and rk == "string" or lk == "string" and rk == "ref":
+            return
+        if {lk, rk} == {"datetime", "string"}:
+            const = right[1] if right[0] == "const" else None
+            if isinstance(const, str) and as_datetime(const) is None:
+                self.ctx.report(where, f"`{what}` is a time; write it as an ISO date such as "
+                                '"2026-01-31T09:00:00Z", or use `now - 4 hours`')
+            return
+        if lk != rk:
+            example = {"number": "a number such as 1", "string": 'a string such as "x"',
+                       "bool": "true or false", "datetime": "a time such as `now - 4 hours`"}
+            self.ctx.report(where, f"type mismatch: `{what}` is {lt.describe()}, but this is "
+                            f"{rt.describe()}; compare it with {example.get(lk, lt.describe())}")
+
+
+@dataclass
+class _PathNode:
+    """A path found inside a template string, shaped like the grammar's Path node."""
+
+    _tx_position: int
+    head: str
+    tail: list[str]
+
+
+def _kind_of(value: Any) -> Type:
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    return ANY
+
+
+def _describe_ir(ir: IR) -> str:
+    if ir[0] == "path":
+        segs = ir[2]
+        return ".".join(segs) if segs else ir[1]
+    return "value"

@@ -1,0 +1,101 @@
+"""Checked tree -> Plan: flatten blocks into instructions with jump targets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from zentra_rules.plan import Instruction, Op, Plan
+
+from . import tree as T
+
+
+class _Emitter:
+    def __init__(self) -> None:
+        self.code: list[list[Any]] = []   # [op, args, line], patched in place for jumps
+        self.constants: list[Any] = []
+        self._index: dict[str, int] = {}
+
+    def const(self, node: Any) -> int:
+        """Intern a constant (identical trees share one slot)."""
+        key = json.dumps(node, sort_keys=True, ensure_ascii=False)
+        if key not in self._index:
+            self._index[key] = len(self.constants)
+            self.constants.append(node)
+        return self._index[key]
+
+    def emit(self, op: Op, args: list[Any], line: int) -> int:
+        self.code.append([op, args, line])
+        return len(self.code) - 1
+
+    @property
+    def here(self) -> int:
+        return len(self.code)
+
+    def block(self, body: list[T.Stmt]) -> None:
+        for stmt in body:
+            self.stmt(stmt)
+
+    def stmt(self, s: T.Stmt) -> None:
+        if isinstance(s, T.Act):
+            value = self.const(s.value) if s.value is not None else -1
+            params = self.const(["map", s.params]) if s.params else -1
+            self.emit(Op.ACT, [s.verb, s.object, value, params], s.line)
+        elif isinstance(s, T.SetField):
+            self.emit(Op.SET, [s.root, s.field, self.const(s.value)], s.line)
+        elif isinstance(s, T.CreateTicket):
+            self.emit(Op.CREATE, [s.name, self.const(["map", s.params])], s.line)
+        elif isinstance(s, T.RequestApproval):
+            self.emit(Op.REQUEST, [s.name, self.const(["approval", s.spec])], s.line)
+        elif isinstance(s, T.WaitApproval):
+            self.emit(Op.WAIT_APPROVAL, [s.name, -1 if s.timeout is None else s.timeout], s.line)
+        elif isinstance(s, T.WaitUntil):
+            self.emit(Op.WAIT_UNTIL, [self.const(s.condition),
+                                      -1 if s.timeout is None else s.timeout], s.line)
+        elif isinstance(s, T.WaitTimer):
+            self.emit(Op.WAIT, [s.seconds], s.line)
+        elif isinstance(s, T.Terminate):
+            self.emit(Op.TERMINATE, [s.reason], s.line)
+        elif isinstance(s, T.If):
+            self._if(s)
+        elif isinstance(s, T.Parallel):
+            self._parallel(s)
+
+    def _if(self, s: T.If) -> None:
+        exits: list[int] = []
+        for index, (cond, body) in enumerate(s.arms):
+            test = self.emit(Op.JUMP_IF_NOT, [self.const(cond), None], s.line)
+            self.block(body)
+            if index < len(s.arms) - 1 or s.orelse is not None:
+                exits.append(self.emit(Op.JUMP, [None], s.line))
+            self.code[test][1][1] = self.here
+        if s.orelse is not None:
+            self.block(s.orelse)
+        for jump in exits:
+            self.code[jump][1][0] = self.here
+
+    def _parallel(self, s: T.Parallel) -> None:
+        fork = self.emit(Op.FORK, [None], s.line)
+        ends: list[int] = []
+        for branch in s.branches:
+            self.code[fork][1].append(self.here)
+            self.block(branch)
+            ends.append(self.emit(Op.END_BRANCH, [None], s.line))
+        join = self.emit(Op.JOIN, [], s.line)
+        self.code[fork][1][0] = join
+        for end in ends:
+            self.code[end][1][0] = join
+
+
+def lower(definition: T.Definition, filename: str) -> Plan:
+    em = _Emitter()
+    condition = em.const(definition.condition) if definition.condition is not None else -1
+    em.block(definition.body)
+    em.emit(Op.END, [], definition.line)
+    code = tuple(Instruction(op, tuple(args), line) for op, args, line in em.code)
+    plan = Plan(kind=definition.kind, name=definition.name, subject=definition.subject,
+                triggers=definition.triggers, condition=condition, code=code,
+                constants=tuple(em.constants), source_hash=definition.extra["source_hash"],
+                source=definition.source, filename=filename, line=definition.line)
+    plan.verify()
+    return plan

@@ -1,0 +1,162 @@
+"""Text -> textX model: size and nesting limits first, then the grammar; every failure a diagnostic."""
+
+from __future__ import annotations
+
+import re
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from textx import TextXError, TextXSyntaxError, metamodel_from_file
+from textx.metamodel import TextXMetaModel
+
+from zentra_rules.errors import Diagnostic, ZflowSyntaxError
+
+MAX_SOURCE_BYTES = 1024 * 1024
+MAX_DEPTH = 32
+
+GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "zflow.tx"
+
+
+@lru_cache(maxsize=1)
+def metamodel() -> TextXMetaModel:
+    """The zflow metamodel, built once per process (building it costs ~50 ms)."""
+    return metamodel_from_file(str(GRAMMAR), ignore_case=True, autokwd=True, skipws=True)
+
+
+def diagnostic(text: str, filename: str, line: int, col: int, message: str,
+               severity: str = "error") -> Diagnostic:
+    lines = text.splitlines()
+    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Diagnostic(message, line, col, severity, filename, source_line)
+
+
+def line_col(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+_TOKEN = re.compile(r"""#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[A-Za-z_]\w*|[()\[\]]""")
+_OPENERS = {"if", "parallel", "branch"}
+
+
+def check_depth(text: str, filename: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before the parser recurses into it.
+
+    Counts brackets, `not` chains and if/parallel blocks; a `branch` opens a level that the next
+    `branch` or the block's `end` closes.
+    """
+    depth = 0
+    stack: list[str] = []
+    nots = 0
+    for match in _TOKEN.finditer(text):
+        tok = match.group()
+        low = tok.lower()
+        if tok[0] in "#\"'":
+            continue
+        if low == "not":
+            nots += 1
+        elif low not in ("in",):
+            nots = 0
+        if tok in "([":
+            stack.append(tok)
+        elif tok in ")]":
+            if stack and stack[-1] in "([":
+                stack.pop()
+        elif low in ("if", "parallel"):
+            stack.append(low)
+        elif low == "branch":
+            if stack and stack[-1] == "branch":
+                stack.pop()
+            stack.append("branch")
+        elif low == "end":
+            if stack and stack[-1] == "branch":
+                stack.pop()
+            if stack and stack[-1] in ("if", "parallel"):
+                stack.pop()
+        depth = len(stack) + nots
+        if depth > MAX_DEPTH:
+            line, col = line_col(text, match.start())
+            raise ZflowSyntaxError([diagnostic(
+                text, filename, line, col,
+                f"nesting is deeper than {MAX_DEPTH} levels (brackets, `not`, if/parallel blocks); "
+                "split the condition or move part of it into its own workflow")])
+
+
+_FRIENDLY = {
+    "Ident": "a field name", "Word": "a name", "StringTok": "a string", "StringLit": "a string",
+    "VerbWord": "a statement", "ObjectWord": "an action word", "EventName": "a trigger",
+    "CompareOp": "an operator", "Dotted": "`.field`", "UnitWord": "a duration unit",
+    "OrderWord": "`sequential`, `parallel any` or `parallel all`", "EOF": "end of file",
+}
+
+
+def _expected(exc: TextXSyntaxError) -> str:
+    names: list[str] = []
+    for rule in exc.expected_rules or []:
+        rule_name = getattr(rule, "rule_name", "") or ""
+        text = getattr(rule, "to_match", None)
+        if rule_name in _FRIENDLY:
+            name = _FRIENDLY[rule_name]
+        elif isinstance(text, str) and text.isalpha():
+            name = f"`{text.upper()}`" if text in ("when", "where", "then", "or", "and") else f"`{text}`"
+        elif isinstance(text, str) and not text.startswith("(?"):
+            name = f"`{text}`"
+        elif rule_name == "" and isinstance(text, str):
+            stripped = re.sub(r"\\b|\(\?i\)|[\\()?!:|]", " ", text).split()
+            name = f"`{stripped[0]}`" if stripped and stripped[0].isalpha() else "a value"
+        else:
+            name = "a value"
+        if name not in names:
+            names.append(name)
+    if not names:
+        return ""
+    if len(names) > 8:
+        names = names[:8] + ["…"]
+    return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+
+
+def _found(text: str, pos: int) -> str:
+    rest = text[pos:]
+    if not rest.strip():
+        return "the end of the file"
+    match = re.match(r"\s*(\"[^\"\n]*\"?|'[^'\n]*'?|\w+|\S)", rest)
+    return f"`{match.group(1)}`" if match else "this"
+
+
+def parse(text: str, filename: str = "<string>") -> Any:
+    """Parse zflow text into a textX model, or raise ZflowSyntaxError with one diagnostic."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+        raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,
+                               f"script is larger than {MAX_SOURCE_BYTES // 1024} KiB")])
+    check_depth(text, filename)
+    old_limit = sys.getrecursionlimit()
+    # Arpeggio recurses ~14 frames per nesting level; 32 levels fit well inside this.
+    sys.setrecursionlimit(max(old_limit, 6000))
+    try:
+        return metamodel().model_from_str(text, file_name=filename)
+    except TextXSyntaxError as exc:
+        line, col = exc.line or 1, exc.col or 1
+        pos = _offset(text, line, col)
+        expected = _expected(exc)
+        message = f"unexpected {_found(text, pos)}" + (f"; expected {expected}" if expected else "")
+        raise ZflowSyntaxError([diagnostic(text, filename, line, col, message)]) from None
+    except RecursionError:
+        raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,
+                               "script is nested too deeply to read; split it up")]) from None
+    except TextXError as exc:
+        raise ZflowSyntaxError([diagnostic(text, filename, getattr(exc, "line", 1) or 1,
+                                           getattr(exc, "col", 1) or 1, str(exc))]) from None
+    finally:
+        sys.setrecursionlimit(old_limit)
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    pos = 0
+    for _ in range(line - 1):
+        nxt = text.find("\n", pos)
+        if nxt < 0:
+            return len(text)
+        pos = nxt + 1
+    return pos + col - 1

@@ -1,0 +1,97 @@
+"""The checked, typed tree between the textX model and the plan. Expressions are already IR."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from zentra_rules.plan import Trigger
+
+IR = list[Any]
+
+
+@dataclass
+class Act:
+    verb: str
+    object: str
+    value: IR | None
+    params: dict[str, IR]
+    line: int
+
+
+@dataclass
+class SetField:
+    root: str
+    field: str
+    value: IR
+    line: int
+
+
+@dataclass
+class CreateTicket:
+    name: str
+    params: dict[str, IR]
+    line: int
+
+
+@dataclass
+class RequestApproval:
+    name: str
+    spec: dict[str, Any]
+    line: int
+
+
+@dataclass
+class WaitApproval:
+    name: str
+    timeout: int | None
+    line: int
+
+
+@dataclass
+class WaitUntil:
+    condition: IR
+    timeout: int | None
+    line: int
+
+
+@dataclass
+class WaitTimer:
+    seconds: int
+    line: int
+
+
+@dataclass
+class If:
+    arms: list[tuple[IR, list[Stmt]]]
+    orelse: list[Stmt] | None
+    line: int
+
+
+@dataclass
+class Parallel:
+    branches: list[list[Stmt]]
+    line: int
+
+
+@dataclass
+class Terminate:
+    reason: str
+    line: int
+
+
+Stmt = Union[Act, SetField, CreateTicket, RequestApproval, WaitApproval, WaitUntil, WaitTimer,
+             If, Parallel, Terminate]
+
+
+@dataclass
+class Definition:
+    kind: str
+    name: str
+    subject: str | None
+    triggers: tuple[Trigger, ...]
+    condition: IR | None
+    body: list[Stmt]
+    line: int
+    source: str
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,101 @@
+"""Dry runs: the same VM with effects recorded instead of applied, and time simulated."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from typing import Any
+
+from zentra_rules.errors import InputError
+from zentra_rules.expr import explain
+from zentra_rules.plan import Plan, describe_constant
+from zentra_rules.schema import APPROVAL_OUTCOMES
+from zentra_rules.values import as_datetime
+
+from . import vm
+from .events import event_data, parse_event, triggered_by
+
+MAX_RESUMES = 1000
+
+
+def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
+            decisions: dict[str, str] | None = None, now: datetime | None = None,
+            actor: str | None = None) -> dict[str, Any]:
+    """The trace of every definition whose trigger matches `event` (see docs/trace.md)."""
+    name, qualifier = parse_event(event)
+    decisions = dict(decisions or {})
+    for key, outcome in decisions.items():
+        if outcome not in APPROVAL_OUTCOMES[1:]:
+            raise InputError(f"decision for {key!r} must be approved, rejected or timed_out, "
+                             f"not {outcome!r}")
+    if subject is not None and not isinstance(subject, dict):
+        raise InputError("the subject must be a JSON object")
+    if previous is not None and not isinstance(previous, dict):
+        raise InputError("the previous subject must be a JSON object")
+    now = now or datetime.now(timezone.utc)
+    runs = []
+    for plan in plans:
+        if triggered_by(plan, name, qualifier):
+            data = event_data(name, qualifier, copy.deepcopy(subject), copy.deepcopy(previous), now,
+                              actor)
+            runs.append(run_one(plan, name, data, decisions, now))
+    return {"runs": runs}
+
+
+def run_one(plan: Plan, trigger: str, data: dict[str, Any], decisions: dict[str, str],
+            now: datetime) -> dict[str, Any]:
+    env = dict(data)
+    env["$now"] = now
+    if plan.condition >= 0:
+        tree = explain(plan.constants[plan.condition], env)
+    else:
+        tree = {"text": "(no condition)", "value": True}
+    entry: dict[str, Any] = {"workflow": plan.name, "kind": plan.kind, "trigger": trigger,
+                             "fired": bool(tree["value"]), "explain": tree}
+    if not entry["fired"]:
+        entry.update(status="skipped", actions=[], path=[], waiting_for=None)
+        return entry
+    state = vm.start(data)
+    actions: list[dict[str, Any]] = []
+    state, effects = vm.step(plan, state, None, now)
+    actions += effects
+    for _ in range(MAX_RESUMES):
+        if state["status"] != "waiting":
+            break
+        event, now = _next_resume(state, decisions, now)
+        if event is None:
+            break
+        state, effects = vm.step(plan, state, event, now)
+        actions += effects
+    entry.update(status=state["status"], actions=actions, path=state["path"],
+                 waiting_for=_waiting_for(plan, state))
+    if state["status"] in ("terminated", "failed"):
+        entry["reason"] = state["reason"]
+    return entry
+
+
+def _next_resume(state: dict[str, Any], decisions: dict[str, str],
+                 now: datetime) -> tuple[dict[str, Any] | None, datetime]:
+    """What moves a waiting dry run on: a given decision, or a timer passing in simulated time."""
+    pending = vm.waits(state)
+    for wait in pending:
+        if wait["kind"] == "approval" and wait["name"] in decisions:
+            outcome = decisions.pop(wait["name"])
+            deadline = as_datetime(wait["deadline"])
+            if outcome == "timed_out" and deadline is not None:
+                return {"type": "tick"}, max(now, deadline)
+            return {"type": "decision", "name": wait["name"], "outcome": outcome}, now
+    timers = [as_datetime(w["deadline"]) for w in pending if w["kind"] == "timer"]
+    timers = [t for t in timers if t is not None]
+    if timers:
+        return {"type": "tick"}, max(now, min(timers))
+    return None, now
+
+
+def _waiting_for(plan: Plan, state: dict[str, Any]) -> dict[str, Any] | None:
+    if state["status"] != "waiting":
+        return None
+    wait = dict(vm.waits(state)[0])
+    if wait["kind"] == "until":
+        wait["condition"] = describe_constant(plan.constants[wait.pop("cond")])
+    return wait

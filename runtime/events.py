@@ -1,0 +1,50 @@
+"""Event names, qualifiers and the data roots a definition sees for an event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from zentra_rules.errors import InputError
+from zentra_rules.plan import Plan
+from zentra_rules.schema import TRIGGERS
+from zentra_rules.suggest import did_you_mean
+from zentra_rules.values import iso
+
+SCENARIO_EVENT = "scenario"
+
+
+def parse_event(event: str) -> tuple[str, str | None]:
+    """`webhook.received:hr` -> ("webhook.received", "hr"); a known name is required."""
+    if not isinstance(event, str) or not event.strip():
+        raise InputError("an event name is required, e.g. ticket.created")
+    name, _, qualifier = event.strip().partition(":")
+    if name not in TRIGGERS and name != SCENARIO_EVENT:
+        raise InputError(f"unknown event `{name}`" + did_you_mean(name, [*TRIGGERS, SCENARIO_EVENT])
+                         + "; events: " + ", ".join([*TRIGGERS, SCENARIO_EVENT]))
+    return name, (qualifier or None)
+
+
+def subject_root(name: str) -> str | None:
+    return "ticket" if name == SCENARIO_EVENT else TRIGGERS[name].subject
+
+
+def triggered_by(plan: Plan, name: str, qualifier: str | None) -> bool:
+    """Does this event start this definition? (An event without a qualifier matches any.)"""
+    if name == SCENARIO_EVENT:
+        return plan.kind == "scenario" and (qualifier is None or qualifier == plan.name)
+    return plan.kind == "workflow" and any(
+        t.event == name and (qualifier is None or t.qualifier == qualifier) for t in plan.triggers)
+
+
+def event_data(name: str, qualifier: str | None, subject: Any, previous: Any, now: datetime,
+               actor: str | None = None, records: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The roots a run reads: the subject under its root, `event`, and referenced records."""
+    data: dict[str, Any] = {"event": {"name": name, "qualifier": qualifier, "at": iso(now),
+                                      "actor": actor, "previous": previous}}
+    root = subject_root(name)
+    if root is not None:
+        data[root] = subject if subject is not None else {}
+    if records:
+        data["$records"] = records
+    return data

@@ -1,0 +1,226 @@
+"""The plan: a flat, typed, versioned instruction list with jumps — what the runtime executes.
+
+Expressions and conditions live in `constants` as JSON trees (see `expr.py`); instructions refer
+to them by index. A plan never holds Python objects that JSON cannot carry, so it can be stored,
+hashed and diffed; `zentra_rules.expr` turns its constants into closures when it runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .errors import PlanError
+
+FORMAT_VERSION = 1
+
+
+class Op(Enum):
+    """Opcodes. Operands (`args`) by opcode:
+
+    ACT        verb, object, value constant or -1, params constant or -1
+    SET        root, dotted field path, value constant
+    CREATE     bound name, params constant
+    REQUEST    bound name, approval spec constant
+    WAIT_APPROVAL  bound name, timeout seconds or -1
+    WAIT_UNTIL condition constant, timeout seconds or -1
+    WAIT       seconds
+    JUMP_IF_NOT  condition constant, target
+    JUMP       target
+    FORK       join target, branch targets...
+    END_BRANCH join target
+    JOIN       (none): continues once every branch of its FORK has ended
+    TERMINATE  reason or ""
+    END        (none)
+    """
+
+    ACT = "ACT"
+    SET = "SET"
+    CREATE = "CREATE"
+    REQUEST = "REQUEST"
+    WAIT_APPROVAL = "WAIT_APPROVAL"
+    WAIT_UNTIL = "WAIT_UNTIL"
+    WAIT = "WAIT"
+    JUMP_IF_NOT = "JUMP_IF_NOT"
+    JUMP = "JUMP"
+    FORK = "FORK"
+    END_BRANCH = "END_BRANCH"
+    JOIN = "JOIN"
+    TERMINATE = "TERMINATE"
+    END = "END"
+
+
+# Which operand positions are jump targets, for the disassembler and the verifier.
+JUMP_OPERANDS: dict[Op, slice] = {
+    Op.JUMP_IF_NOT: slice(1, 2), Op.JUMP: slice(0, 1), Op.FORK: slice(0, None),
+    Op.END_BRANCH: slice(0, 1),
+}
+CONSTANT_OPERANDS: dict[Op, tuple[int, ...]] = {
+    Op.ACT: (2, 3), Op.SET: (2,), Op.CREATE: (1,), Op.REQUEST: (1,), Op.WAIT_UNTIL: (0,),
+    Op.JUMP_IF_NOT: (0,),
+}
+
+Operand = str | int | float | None
+
+
+@dataclass(frozen=True)
+class Instruction:
+    op: Op
+    args: tuple[Operand, ...]
+    line: int
+
+    def to_json(self) -> list[Any]:
+        return [self.op.value, list(self.args), self.line]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    event: str
+    qualifier: str | None = None
+    tz: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.event, "qualifier": self.qualifier, "tz": self.tz}
+
+
+@dataclass(eq=False)
+class Plan:
+    """One compiled definition (workflow or scenario)."""
+
+    kind: str                       # "workflow" | "scenario"
+    name: str
+    subject: str | None             # the root bare paths read from (ticket, asset, payload, ...)
+    triggers: tuple[Trigger, ...]
+    condition: int                  # constant index of the WHERE condition, or -1
+    code: tuple[Instruction, ...]
+    constants: tuple[Any, ...]
+    source_hash: str
+    source: str = ""
+    filename: str = "<string>"
+    line: int = 1
+    format_version: int = FORMAT_VERSION
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- JSON -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version, "kind": self.kind, "name": self.name,
+            "subject": self.subject, "triggers": [t.to_json() for t in self.triggers],
+            "condition": self.condition, "code": [i.to_json() for i in self.code],
+            "constants": list(self.constants), "source_hash": self.source_hash,
+            "source": self.source, "filename": self.filename, "line": self.line,
+        }
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Plan:
+        if not isinstance(doc, dict):
+            raise PlanError("a plan must be a JSON object")
+        version = doc.get("format_version")
+        if version != FORMAT_VERSION:
+            raise PlanError(f"plan format version {version!r} is not supported "
+                            f"(this engine reads version {FORMAT_VERSION})")
+        try:
+            code = tuple(Instruction(Op(op), tuple(args), int(line)) for op, args, line in doc["code"])
+            plan = cls(
+                kind=doc["kind"], name=doc["name"], subject=doc.get("subject"),
+                triggers=tuple(Trigger(t["event"], t.get("qualifier"), t.get("tz"))
+                               for t in doc["triggers"]),
+                condition=int(doc["condition"]), code=code, constants=tuple(doc["constants"]),
+                source_hash=doc["source_hash"], source=doc.get("source", ""),
+                filename=doc.get("filename", "<string>"), line=int(doc.get("line", 1)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PlanError(f"malformed plan: {exc}") from None
+        plan.verify()
+        return plan
+
+    @classmethod
+    def loads(cls, text: str) -> Plan:
+        try:
+            return cls.from_json(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise PlanError(f"plan is not JSON: {exc}") from None
+
+    @property
+    def hash(self) -> str:
+        """Content hash of the plan (sha256 of its canonical JSON)."""
+        if "hash" not in self._cache:
+            self._cache["hash"] = hashlib.sha256(self.dumps().encode()).hexdigest()
+        return self._cache["hash"]
+
+    def verify(self) -> None:
+        """Jump targets and constant indexes are in range; the plan ends with END."""
+        n, k = len(self.code), len(self.constants)
+        if not self.code or self.code[-1].op is not Op.END:
+            raise PlanError("a plan must end with END")
+        for pc, ins in enumerate(self.code):
+            for target in ins.args[JUMP_OPERANDS[ins.op]] if ins.op in JUMP_OPERANDS else ():
+                if not isinstance(target, int) or not 0 <= target < n:
+                    raise PlanError(f"instruction {pc}: jump target {target!r} out of range")
+            for pos in CONSTANT_OPERANDS.get(ins.op, ()):
+                idx = ins.args[pos]
+                if not isinstance(idx, int) or not -1 <= idx < k:
+                    raise PlanError(f"instruction {pc}: constant {idx!r} out of range")
+        if not -1 <= self.condition < k:
+            raise PlanError("condition constant out of range")
+
+    # -- disassembler -----------------------------------------------------------------------
+    def disassemble(self, mark: set[int] | None = None) -> str:
+        """One instruction a line: index, opcode, operands, source line; jump targets marked `>>`."""
+        targets = {t for ins in self.code if ins.op in JUMP_OPERANDS
+                   for t in ins.args[JUMP_OPERANDS[ins.op]]}
+        trig = " OR ".join(t.event + (f' "{t.qualifier}"' if t.qualifier else "") +
+                           (f' tz "{t.tz}"' if t.tz else "") for t in self.triggers)
+        lines = [f"; {self.kind} {json.dumps(self.name)}  format {self.format_version}  "
+                 f"hash {self.hash[:12]}",
+                 f"; trigger: {trig or '(started by an agent)'}  subject: {self.subject}"]
+        if self.condition >= 0:
+            lines.append(f"; where: {describe_constant(self.constants[self.condition])}")
+        for pc, ins in enumerate(self.code):
+            marker = ">>" if pc in targets else "  "
+            ran = "*" if mark and pc in mark else " "
+            lines.append(f"{ran}{marker} {pc:4d}  {ins.op.value:<13} {self._operands(ins):<48} "
+                         f"; line {ins.line}")
+        return "\n".join(lines)
+
+    def _operands(self, ins: Instruction) -> str:
+        consts = CONSTANT_OPERANDS.get(ins.op, ())
+        jumps = range(len(ins.args))[JUMP_OPERANDS[ins.op]] if ins.op in JUMP_OPERANDS else ()
+        out = []
+        for pos, arg in enumerate(ins.args):
+            if pos in consts:
+                out.append("-" if arg == -1 else f"#{arg}({describe_constant(self.constants[arg])})")
+            elif pos in jumps:
+                out.append(f"->{arg}")
+            else:
+                out.append(json.dumps(arg, ensure_ascii=False))
+        return " ".join(out)
+
+
+def describe_constant(node: Any) -> str:
+    """Short text of a constant: a condition's source text, or an expression's shape."""
+    if isinstance(node, list) and node:
+        tag = node[0]
+        if tag in ("or", "and", "not", "test", "truth"):
+            return str(node[-1])
+        if tag == "const":
+            return json.dumps(node[1], ensure_ascii=False)
+        if tag == "path":
+            return node[1] + "".join("." + s for s in node[2])
+        if tag == "tmpl":
+            return json.dumps("".join(p if isinstance(p, str) else "{{…}}" for p in node[1]),
+                              ensure_ascii=False)
+        if tag == "map":
+            return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in node[1].items()) + "}"
+        if tag == "approval":
+            return f"approval from {len(node[1]['approvers'])} approver(s)"
+        if tag == "dur":
+            return f"{node[1]}s"
+        return tag
+    return json.dumps(node, ensure_ascii=False)
