@@ -12,7 +12,7 @@ from croniter import croniter
 from zentra_rules.actions import ACTIONS, CREATE_TICKET_REQUIRED, VERBS, objects_of
 from zentra_rules.plan import Trigger
 from zentra_rules.schema import READ_ONLY, RECORDS, ROOTS, TRIGGERS, catalog_text
-from zentra_rules.suggest import did_you_mean
+from zentra_rules.suggest import closest, did_you_mean
 
 from . import tree as T
 from .context import Context
@@ -33,10 +33,11 @@ def check_script(model: Any, ctx: Context) -> list[T.Definition]:
         kind = "scenario" if type(node).__name__ == "Scenario" else "workflow"
         if node.name is None:
             headerless += 1
-            if headerless == 2:
+            name = stem
+            if headerless >= 2:
                 ctx.report(node, "a file may hold only one definition without a "
                            '`workflow "NAME"` header; name this one')
-            name = stem
+                name = f"{stem}#{headerless}"  # reported above; not a duplicate as well
         else:
             name = unescape(node.name)
             if not name.strip():
@@ -64,8 +65,9 @@ class DefinitionChecker:
         condition = scope.condition(node.condition) if node.condition is not None else None
         body = self._block(node.body, scope)
         source = ctx.text[node._tx_position:node._tx_position_end]
+        end_line = ctx.line_col(max(node._tx_position_end - 1, node._tx_position))[0]
         definition = T.Definition(self.kind, self.name, subject, triggers, condition, body,
-                                  ctx.line_of(node), source)
+                                  ctx.line_of(node), end_line, source)
         definition.extra["source_hash"] = hashlib.sha256(source.encode()).hexdigest()
         if self.kind == "workflow":
             check_retrigger(ctx, node, definition)
@@ -82,8 +84,11 @@ class DefinitionChecker:
             qualifier = unescape(t.qualifier) if t.qualifier else None
             tz = unescape(t.tz) if t.tz else None
             if spec is None:
-                ctx.report(t, f"unknown trigger `{event}`" + did_you_mean(event, TRIGGERS)
-                           + f"; the triggers are: {catalog_text()}")
+                ctx.report(t, f"unknown trigger `{event}`" + (did_you_mean(event, TRIGGERS) or ".")
+                           + f" Triggers: {catalog_text()}")
+                # Read the rest as the nearest trigger would, so one typo gives one error.
+                guess = closest(event, TRIGGERS)
+                subjects.add(TRIGGERS[guess].subject if guess else "payload")
                 continue
             if spec.qualifier and qualifier is None:
                 example = '"0 9 * * 1"' if spec.name == "schedule.cron" else '"hr"'
@@ -127,8 +132,9 @@ class DefinitionChecker:
         line = self.ctx.line_of(node)
         cls = type(node).__name__
         if cls == "If":
-            arms = [(scope.condition(node.condition), self._block(node.body, scope))]
-            arms += [(scope.condition(e.condition), self._block(e.body, scope)) for e in node.elifs]
+            arms = [(scope.condition(node.condition), self._block(node.body, scope), line)]
+            arms += [(scope.condition(e.condition), self._block(e.body, scope), self.ctx.line_of(e))
+                     for e in node.elifs]
             orelse = self._block(node.orelse, scope) if node.orelse is not None else None
             return T.If(arms, orelse, line)
         if cls == "Parallel":
@@ -193,7 +199,7 @@ class DefinitionChecker:
         name = fields[0]
         schema = RECORDS[kind]
         if name not in schema:
-            self.ctx.report(target, f"unknown field `{name}` on {kind}; it cannot be set"
+            self.ctx.report(target, f"unknown field `{name}` on {kind}"
                             + did_you_mean(name, [f for f in schema if f not in
                                                   READ_ONLY.get(kind, set())]),
                             offset=0 if root == kind and head != root else len(head) + 1)
@@ -225,13 +231,13 @@ class DefinitionChecker:
             if verb not in VERBS:
                 self.ctx.report(node, f"unknown action `{' '.join([node.verb, *node.words])}`"
                                 + (did_you_mean(verb, VERBS) or
-                                   "; see the statement table in docs/language.md"))
+                                   "; the statements are listed in docs/language.md"))
             else:
                 objs = objects_of(verb)
                 shown = ", ".join(f"`{verb} {o}`".replace(" `", "`").strip() for o in objs)
                 self.ctx.report(node, f"unknown action `{verb} {obj}`".rstrip()
-                                + (did_you_mean(obj, objs) or "")
-                                + f"; `{verb}` takes: {shown}")
+                                + (did_you_mean(obj, objs) or ";")
+                                + f" `{verb}` takes: {shown}.")
             return T.Act(verb, obj, value[0] if value else None,
                          {k: v[1][0] for k, v in params.items()}, line)
         if spec.value == "required" and value is None:
@@ -303,9 +309,9 @@ class DefinitionChecker:
                 order = " ".join(opt.order.lower().split())
                 if order not in APPROVAL_ORDERS:
                     self.ctx.report(opt, f"unknown approval order `{opt.order}`"
-                                    + (did_you_mean(order, APPROVAL_ORDERS) or "")
-                                    + "; use `order sequential`, `order parallel any` or "
-                                      "`order parallel all`", offset=len("order "))
+                                    + (did_you_mean(order, APPROVAL_ORDERS) or ".")
+                                    + " Orders: `sequential`, `parallel any`, `parallel all`.",
+                                    offset=len("order "))
                 spec["order"] = order
             elif kind == "RemindEvery":
                 spec["remind_every"] = self._seconds(opt.every)
@@ -315,8 +321,8 @@ class DefinitionChecker:
                 via = [c.lower() for c in opt.channels]
                 for c in via:
                     if c not in CHANNELS:
-                        self.ctx.report(opt, f"unknown channel `{c}`" + did_you_mean(c, CHANNELS)
-                                        + "; use email, slack, teams or console")
+                        self.ctx.report(opt, f"unknown channel `{c}`" + (did_you_mean(c, CHANNELS) or ".")
+                                        + " Channels: email, slack, teams, console.")
                 spec["via"] = via
             else:
                 spec["timeout"] = self._seconds(opt.timeout)

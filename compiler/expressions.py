@@ -33,8 +33,8 @@ def duration_seconds(ctx: Context, node: Any) -> int | None:
     base = unit[:-1] if unit.endswith("s") and unit[:-1] in UNITS else unit
     if base not in UNITS:
         ctx.report(node, f"unknown duration unit `{node.unit}`"
-                   + (did_you_mean(unit, [u + "s" for u in UNITS]) or "")
-                   + "; use seconds, minutes, hours, days or weeks", offset=len(node.amount) + 1)
+                   + (did_you_mean(unit, [u + "s" for u in UNITS]) or ".")
+                   + " Units: seconds, minutes, hours, days, weeks.", offset=len(node.amount) + 1)
         return None
     return int(node.amount) * UNITS[base]
 
@@ -213,7 +213,11 @@ class Scope:
                                 "such as `{{payload.name}}` or `{{ticket.id}}`")
                 return ["const", text], STRING
             segs = inner.group(1).split(".")
-            fake = _PathNode(node._tx_position, segs[0], ["." + s for s in segs[1:]])
+            # Point diagnostics at the path inside the braces (found in the raw token).
+            raw_at = node.value.find(match.group(0))
+            at = node._tx_position + (raw_at + 2 + match.group(1).index(segs[0])
+                                      if raw_at >= 0 else 0)
+            fake = _PathNode(at, segs[0], ["." + s for s in segs[1:]])
             ir, _ = self.path(fake)
             parts.append(ir)
             last = match.end()

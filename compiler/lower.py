@@ -63,11 +63,11 @@ class _Emitter:
 
     def _if(self, s: T.If) -> None:
         exits: list[int] = []
-        for index, (cond, body) in enumerate(s.arms):
-            test = self.emit(Op.JUMP_IF_NOT, [self.const(cond), None], s.line)
+        for index, (cond, body, line) in enumerate(s.arms):
+            test = self.emit(Op.JUMP_IF_NOT, [self.const(cond), None], line)
             self.block(body)
             if index < len(s.arms) - 1 or s.orelse is not None:
-                exits.append(self.emit(Op.JUMP, [None], s.line))
+                exits.append(self.emit(Op.JUMP, [None], line))
             self.code[test][1][1] = self.here
         if s.orelse is not None:
             self.block(s.orelse)
@@ -91,7 +91,7 @@ def lower(definition: T.Definition, filename: str) -> Plan:
     em = _Emitter()
     condition = em.const(definition.condition) if definition.condition is not None else -1
     em.block(definition.body)
-    em.emit(Op.END, [], definition.line)
+    em.emit(Op.END, [], definition.end_line)
     code = tuple(Instruction(op, tuple(args), line) for op, args, line in em.code)
     plan = Plan(kind=definition.kind, name=definition.name, subject=definition.subject,
                 triggers=definition.triggers, condition=condition, code=code,

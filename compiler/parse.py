@@ -140,7 +140,12 @@ def parse(text: str, filename: str = "<string>") -> Any:
         line, col = exc.line or 1, exc.col or 1
         pos = _offset(text, line, col)
         expected = _expected(exc)
-        message = f"unexpected {_found(text, pos)}" + (f"; expected {expected}" if expected else "")
+        message = f"unexpected {_found(text, pos)}"
+        if "`end`" in expected:
+            # The usual cause: an `if` or `parallel` block that was never closed.
+            message += "; expected `end` to close the open `if`/`parallel` block, or a statement"
+        elif expected:
+            message += f"; expected {expected}"
         raise ZflowSyntaxError([diagnostic(text, filename, line, col, message)]) from None
     except RecursionError:
         raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,

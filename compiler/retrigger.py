@@ -29,9 +29,10 @@ def _writes(body: list[T.Stmt], subject: str) -> list[tuple[str, Any, str]]:
                 value = stmt.value
                 if name == "tags" and value is not None and value[0] == "const":
                     value = ["const", [value[1]]] if stmt.verb == "add" else ["const", []]
-                out.append((name, value, f"{stmt.verb} {stmt.object}"))
+                text = stmt.verb if stmt.verb == "escalate" else f"{stmt.verb} {stmt.object}"
+                out.append((name, value, text))
         elif isinstance(stmt, T.If):
-            for _, arm in stmt.arms:
+            for _, arm, _ in stmt.arms:
                 out += _writes(arm, subject)
             out += _writes(stmt.orelse or [], subject)
         elif isinstance(stmt, T.Parallel):
@@ -60,7 +61,11 @@ def _paths(node: Any) -> list[list[Any]]:
 def _guards(conjunct: list[Any], subject: str, written: dict[str, Any],
             written_any: set[str]) -> bool:
     """True when this conjunct is false right after the workflow's own changes."""
-    if conjunct[0] == "test" and conjunct[1].startswith("changed"):
+    if conjunct[0] == "test" and conjunct[1] in ("changed to", "changed from"):
+        # After our own change the field's previous value is what made this test true, and a
+        # change to the value it already has fires nothing: the test cannot hold twice in a row.
+        return True
+    if conjunct[0] == "test" and conjunct[1] == "changed":
         path = conjunct[2]
         return path[0] == "path" and path[2][0] not in written_any
     paths = _paths(conjunct)

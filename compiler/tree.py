@@ -63,7 +63,7 @@ class WaitTimer:
 
 @dataclass
 class If:
-    arms: list[tuple[IR, list[Stmt]]]
+    arms: list[tuple[IR, list[Stmt], int]]   # (condition, body, line of its if/elif)
     orelse: list[Stmt] | None
     line: int
 
@@ -93,5 +93,6 @@ class Definition:
     condition: IR | None
     body: list[Stmt]
     line: int
+    end_line: int
     source: str
     extra: dict[str, Any] = field(default_factory=dict)

@@ -202,9 +202,12 @@ class _Machine:
                 thread["pc"] = args[0]
                 continue
             elif op is Op.FORK:
-                for target in args[1:]:
-                    st["threads"].append({"id": st["next_thread"], "pc": target,
-                                          "parent": thread["id"], "wait": None, "joining": False})
+                # Children go right after their parent, so branches run depth-first, in order.
+                at = st["threads"].index(thread) + 1
+                for offset, target in enumerate(args[1:]):
+                    st["threads"].insert(at + offset, {
+                        "id": st["next_thread"], "pc": target, "parent": thread["id"],
+                        "wait": None, "joining": False})
                     st["next_thread"] += 1
                 thread["pc"], thread["joining"] = args[0], True
                 return

@@ -26,6 +26,8 @@ Fn = Callable[[Env], Any]
 Pred = Callable[[Env], bool]
 
 REGEX_MAX = 256
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a bad pattern is reported as a diagnostic, not logged
 
 
 def regex_error(pattern: str) -> str | None:
@@ -33,9 +35,12 @@ def regex_error(pattern: str) -> str | None:
     if len(pattern) > REGEX_MAX:
         return f"regular expression is {len(pattern)} characters long; the limit is {REGEX_MAX}"
     try:
-        re2.compile(pattern)
+        re2.compile(pattern, _RE2_OPTIONS)
     except re2.error as exc:
-        return f"invalid regular expression: {exc}"
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        return f"invalid regular expression: {reason}"
     return None
 
 
@@ -164,7 +169,7 @@ def _compile_test(node: list[Any]) -> tuple[Pred, Fn, Fn | None]:
         return changed, lhs, prev
     rhs = compile_value(right)
     if op == "matches":
-        pattern = re2.compile(right[1]) if right[0] == "const" and isinstance(right[1], str) else None
+        pattern = re2.compile(right[1], _RE2_OPTIONS) if right[0] == "const" and isinstance(right[1], str) else None
 
         def match(env: Env) -> bool:
             value = lhs(env)

@@ -149,9 +149,13 @@ class Plan:
 
     @property
     def hash(self) -> str:
-        """Content hash of the plan (sha256 of its canonical JSON)."""
+        """Content hash: sha256 of the canonical JSON of what runs (not file name or comments)."""
         if "hash" not in self._cache:
-            self._cache["hash"] = hashlib.sha256(self.dumps().encode()).hexdigest()
+            doc = self.to_json()
+            for key in ("source", "source_hash", "filename", "line"):
+                doc.pop(key)
+            canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            self._cache["hash"] = hashlib.sha256(canonical.encode()).hexdigest()
         return self._cache["hash"]
 
     def verify(self) -> None:
@@ -214,7 +218,8 @@ def describe_constant(node: Any) -> str:
         if tag == "path":
             return node[1] + "".join("." + s for s in node[2])
         if tag == "tmpl":
-            return json.dumps("".join(p if isinstance(p, str) else "{{…}}" for p in node[1]),
+            return json.dumps("".join(p if isinstance(p, str) else
+                                      "{{" + describe_constant(p) + "}}" for p in node[1]),
                               ensure_ascii=False)
         if tag == "map":
             return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in node[1].items()) + "}"

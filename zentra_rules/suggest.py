@@ -14,6 +14,6 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
 
 
 def did_you_mean(word: str, candidates: Iterable[str], quote: str = "`") -> str:
-    """'; did you mean `x`?' or an empty string."""
+    """'; did you mean `x`?' or an empty string (callers add a new sentence after it)."""
     best = closest(word, candidates)
     return f"; did you mean {quote}{best}{quote}?" if best else ""

@@ -1,0 +1,99 @@
+"""Golden diagnostics: each `# expect: error@COL: TEXT` names a diagnostic on its own line."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler import compile_text
+from zentra_rules.errors import CompileError, Diagnostic
+
+GOLDEN = Path(__file__).parent / "golden" / "errors"
+EXPECT = re.compile(r"# expect: (error|warning)@(\d+): (.*)$")
+
+
+def expectations(text: str) -> list[tuple[int, int, str, str]]:
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        match = EXPECT.search(line)
+        if match:
+            out.append((number, int(match.group(2)), match.group(1), match.group(3).strip()))
+    return out
+
+
+def diagnostics_of(text: str, name: str) -> list[Diagnostic]:
+    try:
+        return compile_text(text, name).diagnostics
+    except CompileError as exc:
+        return exc.diagnostics
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.zflow")), ids=lambda p: p.stem)
+def test_golden_diagnostics(path: Path) -> None:
+    text = path.read_text()
+    expected = expectations(text)
+    assert expected, f"{path.name} states no expectation"
+    found = diagnostics_of(text, str(path))
+    got = [(d.line, d.col, d.severity, d.message) for d in found]
+    for line, col, severity, fragment in expected:
+        assert any(g[0] == line and g[1] == col and g[2] == severity and fragment in g[3]
+                   for g in got), f"{path.name}:{line}:{col}: no {severity} containing " \
+                                  f"{fragment!r}; got {got}"
+    # No diagnostic that the file does not announce: one message per mistake, no cascades.
+    announced = {(line, severity) for line, _, severity, _ in expected}
+    extra = [g for g in got if (g[0], g[2]) not in announced]
+    assert not extra, f"unannounced diagnostics: {extra}"
+    assert len(got) == len(expected), f"expected {len(expected)} diagnostics, got {got}"
+
+
+def test_check_command_prints_location_source_line_and_caret(tmp_path: Path) -> None:
+    script = tmp_path / "rule.zflow"
+    script.write_text('WHEN ticket.created\nWHERE priority = "urgnet"\nTHEN escalate\n')
+    proc = subprocess.run([sys.executable, "-m", "zentra_rules.cli", "check", str(script)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stderr.splitlines()
+    assert lines[0] == (f'{script}:2:18: error: "urgnet" is not a valid priority; '
+                        'did you mean "urgent"?')
+    assert lines[1] == '    WHERE priority = "urgnet"'
+    assert lines[2] == "    " + " " * 17 + "^"
+    assert "Traceback" not in proc.stderr
+
+
+def test_all_errors_of_a_file_come_in_one_pass() -> None:
+    text = ('WHEN ticket.created WHERE prority = "urgent" AND category = 3\n'
+            'THEN set teem = "x"\n  sned survey = "x"\n')
+    found = diagnostics_of(text, "many.zflow")
+    assert [(d.line, d.col) for d in found] == [(1, 27), (1, 61), (2, 10), (3, 3)]
+    assert all(d.severity == "error" for d in found)
+
+
+def test_warnings_do_not_fail_the_check(tmp_path: Path) -> None:
+    script = tmp_path / "warn.zflow"
+    script.write_text('WHEN ticket.created THEN terminate with "x"\n notify slack = "#a"\n')
+    proc = subprocess.run([sys.executable, "-m", "zentra_rules.cli", "check", str(script)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert f"{script}:2:2: warning: this statement never runs" in proc.stderr
+
+
+def test_nesting_limit_is_a_clear_error_not_a_recursion_error() -> None:
+    for depth, ok in ((32, True), (33, False), (500, False)):
+        text = "WHEN ticket.created WHERE " + "(" * depth + 'priority = "high"' + ")" * depth \
+               + " THEN escalate"
+        found = diagnostics_of(text, "deep.zflow")
+        if ok:
+            assert not [d for d in found if d.severity == "error"]
+        else:
+            assert len(found) == 1 and "nesting is deeper than 32" in found[0].message
+            assert (found[0].line, found[0].col) == (1, 27 + 32)
+    blocks = "WHEN ticket.created THEN " + "if priority = \"high\" then " * 40 + "escalate" \
+             + " end" * 40
+    found = diagnostics_of(blocks, "deep-if.zflow")
+    assert len(found) == 1 and "nesting is deeper than 32" in found[0].message
+    nots = "WHEN ticket.created WHERE " + "not " * 300 + "priority = \"high\" THEN escalate"
+    assert "nesting is deeper than 32" in diagnostics_of(nots, "nots.zflow")[0].message
