@@ -38,7 +38,6 @@ def line_col(text: str, pos: int) -> tuple[int, int]:
 
 
 _TOKEN = re.compile(r"""#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[A-Za-z_]\w*|[()\[\]]""")
-_OPENERS = {"if", "parallel", "branch"}
 
 
 def check_depth(text: str, filename: str) -> None:
@@ -50,11 +49,15 @@ def check_depth(text: str, filename: str) -> None:
     depth = 0
     stack: list[str] = []
     nots = 0
+    previous = ""
     for match in _TOKEN.finditer(text):
         tok = match.group()
         low = tok.lower()
         if tok[0] in "#\"'":
             continue
+        after_order, previous = previous == "order", low
+        if after_order:
+            continue  # `order parallel any|all` names an approval order, not a block
         if low == "not":
             nots += 1
         elif low not in ("in",):

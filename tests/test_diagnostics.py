@@ -97,3 +97,9 @@ def test_nesting_limit_is_a_clear_error_not_a_recursion_error() -> None:
     assert len(found) == 1 and "nesting is deeper than 32" in found[0].message
     nots = "WHEN ticket.created WHERE " + "not " * 300 + "priority = \"high\" THEN escalate"
     assert "nesting is deeper than 32" in diagnostics_of(nots, "nots.zflow")[0].message
+
+
+def test_approval_order_parallel_is_not_a_block() -> None:
+    text = "\n".join(f'workflow "w{i}" WHEN ticket.created THEN '
+                     f'request approval ok from role "m" order parallel any' for i in range(40))
+    assert diagnostics_of(text, "many.zflow") == []
