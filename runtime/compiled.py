@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from zentra_rules.expr import Fn, Pred, compile_condition, compile_value
+from zentra_rules.codegen import generate_condition
+from zentra_rules.expr import Fn, Pred, compile_value
 from zentra_rules.plan import Plan
 
 
@@ -20,7 +21,7 @@ def condition_fn(plan: Plan, index: int) -> Pred:
     cache: dict[Any, Any] = plan._cache
     key = ("c", index)
     if key not in cache:
-        cache[key] = compile_condition(plan.constants[index])
+        cache[key] = generate_condition(plan.constants[index])
     return cache[key]  # type: ignore[no-any-return]
 
 

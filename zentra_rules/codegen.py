@@ -1,0 +1,127 @@
+"""Condition trees compiled to Python functions through the `ast` module, for speed.
+
+The tree is the checked, typed condition of a plan; every user value enters the generated code
+as an `ast.Constant` (or as a prebuilt closure from `expr.py`), never as source text, and no
+user text is ever passed to `eval`/`exec`. The closures of `expr.compile_condition` remain the
+reference semantics; tests check that both agree on random conditions and subjects.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from typing import Any
+
+from . import values as V
+from .expr import Pred, compile_condition, compile_value
+
+_SCALARS = (str, int, float, bool, type(None))
+_EMPTY: dict[str, Any] = {}   # stands in for a missing root; only ever read
+_BINARY = {"=": "eq", "in": "is_in", "contains": "contains", "starts with": "starts_with",
+           "ends with": "ends_with"}
+_ORDER = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
+
+
+class _Gen:
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {
+            "type": type, "str": str, "dict": dict, "eq": V.eq, "is_in": V.is_in,
+            "contains": V.contains, "starts_with": V.starts_with, "ends_with": V.ends_with,
+            "is_empty": V.is_empty, "truthy": V.truthy, "compare": V.compare,
+            "EMPTY": _EMPTY}
+        self._ids = itertools.count()
+        self.roots: dict[str, str] = {}
+
+    def root(self, root: str) -> ast.expr:
+        if root not in self.roots:
+            self.roots[root] = self.name("root")
+        return ast.Name(self.roots[root], ast.Load())
+
+    def prologue(self) -> list[ast.stmt]:
+        """`_rootN = env.get(ROOT)`, replaced by an empty dict when it is not a record."""
+        out: list[ast.stmt] = []
+        for root, var in self.roots.items():
+            out.append(ast.Assign([ast.Name(var, ast.Store())], self.call(
+                ast.Attribute(ast.Name("env", ast.Load()), "get", ast.Load()), ast.Constant(root))))
+            out.append(ast.If(
+                ast.Compare(self.call("type", ast.Name(var, ast.Load())), [ast.IsNot()],
+                            [ast.Name("dict", ast.Load())]),
+                [ast.Assign([ast.Name(var, ast.Store())], ast.Name("EMPTY", ast.Load()))], []))
+        return out
+
+    def name(self, prefix: str) -> str:
+        return f"_{prefix}{next(self._ids)}"
+
+    def bind(self, value: Any, prefix: str = "k") -> ast.expr:
+        """A prebuilt object (closure, list constant) reachable by name from the code."""
+        key = self.name(prefix)
+        self.namespace[key] = value
+        return ast.Name(key, ast.Load())
+
+    def call(self, fn: str | ast.expr, *args: ast.expr) -> ast.expr:
+        func = ast.Name(fn, ast.Load()) if isinstance(fn, str) else fn
+        return ast.Call(func, list(args), [])
+
+    # -- values ----------------------------------------------------------------------------------
+    def value(self, node: list[Any]) -> ast.expr:
+        tag = node[0]
+        if tag == "const" and isinstance(node[1], _SCALARS):
+            return ast.Constant(node[1])
+        if tag == "path" and len(node[2]) == 1:
+            # root.get(seg), the root read once at the top of the function (see `prologue`)
+            return self.call(ast.Attribute(self.root(node[1]), "get", ast.Load()),
+                             ast.Constant(node[2][0]))
+        if tag == "const":
+            return self.bind(node[1])
+        return self.call(self.bind(compile_value(node), "f"), ast.Name("env", ast.Load()))
+
+    # -- conditions ------------------------------------------------------------------------------
+    def condition(self, node: list[Any]) -> ast.expr:
+        tag = node[0]
+        if tag in ("and", "or"):
+            return ast.BoolOp(ast.And() if tag == "and" else ast.Or(),
+                              [self.condition(c) for c in node[1]])
+        if tag == "not":
+            return ast.UnaryOp(ast.Not(), self.condition(node[1]))
+        if tag == "truth":
+            return self.call("truthy", self.value(node[1]))
+        op, left, right = node[1], node[2], node[3]
+        if op in ("is empty", "is not empty"):
+            test = self.call("is_empty", self.value(left))
+            return test if op == "is empty" else ast.UnaryOp(ast.Not(), test)
+        if op in ("=", "!=") and right[0] == "const" and isinstance(right[1], str):
+            # String equality, the commonest test, inline: v == C if type(v) is str else eq(v, C)
+            tmp = self.name("v")
+            const = ast.Constant(right[1])
+            test = ast.IfExp(
+                ast.Compare(self.call("type", ast.NamedExpr(ast.Name(tmp, ast.Store()),
+                                                             self.value(left))),
+                            [ast.Is()], [ast.Name("str", ast.Load())]),
+                ast.Compare(ast.Name(tmp, ast.Load()), [ast.Eq()], [const]),
+                self.call("eq", ast.Name(tmp, ast.Load()), const))
+            return test if op == "=" else ast.UnaryOp(ast.Not(), test)
+        if op in _BINARY or op in ("!=", "not in"):
+            base = _BINARY.get(op) or _BINARY[op.replace("!=", "=").replace("not in", "in")]
+            test = self.call(base, self.value(left), self.value(right))
+            return ast.UnaryOp(ast.Not(), test) if op in ("!=", "not in") else test
+        if op in _ORDER:
+            return self.call("compare", ast.Constant(op), self.value(left), self.value(right))
+        # `matches` and the `changed` family keep their closures (precompiled RE2, previous value).
+        return self.call(self.bind(compile_condition(node), "t"), ast.Name("env", ast.Load()))
+
+
+def generate_condition(node: list[Any]) -> Pred:
+    """A Python function env -> bool equivalent to `expr.compile_condition(node)`."""
+    gen = _Gen()
+    body = gen.condition(node)
+    extra: dict[str, Any] = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+    func = ast.FunctionDef(
+        name="zflow_condition",
+        args=ast.arguments(posonlyargs=[], args=[ast.arg("env")], vararg=None, kwonlyargs=[],
+                           kw_defaults=[], kwarg=None, defaults=[]),
+        body=[*gen.prologue(), ast.Return(body)],   # every test yields a bool already
+        decorator_list=[], returns=None, **extra)
+    module = ast.fix_missing_locations(ast.Module([func], type_ignores=[]))
+    code = compile(module, "<zflow condition>", "exec")
+    exec(code, gen.namespace)  # noqa: S102 — generated from the checked tree, not from user text
+    return gen.namespace["zflow_condition"]  # type: ignore[no-any-return]
