@@ -15,7 +15,7 @@ from .context import Context
 from .lower import lower
 from .parse import parse
 
-__all__ = ["Compilation", "compile_source", "compile_text"]
+__all__ = ["Compilation", "CompileError", "compile_source", "compile_text"]
 
 
 @dataclass
@@ -45,6 +45,3 @@ def compile_source(text: str, filename: str = "<string>") -> list[Plan]:
     """Compile zflow text into one Plan per definition (raises CompileError on errors)."""
     return compile_text(text, filename).plans
 
-
-# Keep the name importable for callers that catch it from here.
-CompileError = CompileError

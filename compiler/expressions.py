@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zentra_rules.expr import regex_error
-from zentra_rules.schema import (ANY, BOOL, DATETIME, DURATION, NULL, NUMBER, RECORDS, ROOTS,
-                                 STRING, Type)
+from zentra_rules.schema import ANY, BOOL, DATETIME, DURATION, NULL, NUMBER, RECORDS, ROOTS, STRING, Type
 from zentra_rules.suggest import did_you_mean
 from zentra_rules.values import FUNCTIONS, as_datetime
 
@@ -145,9 +144,7 @@ class Scope:
             result = STRING
         elif kinds == {"datetime", "duration"} and (op == "+" or at.kind == "datetime"):
             result = DATETIME
-        elif kinds == {"duration"}:
-            result = DURATION
-        elif op == "-" and kinds == {"datetime"}:
+        elif kinds == {"duration"} or op == "-" and kinds == {"datetime"}:
             result = DURATION
         if result is None:
             self.ctx.report(node, f"cannot {'add' if op == '+' else 'subtract'} "

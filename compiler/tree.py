@@ -80,8 +80,8 @@ class Terminate:
     line: int
 
 
-Stmt = Union[Act, SetField, CreateTicket, RequestApproval, WaitApproval, WaitUntil, WaitTimer,
-             If, Parallel, Terminate]
+Stmt = Union[Act, SetField, CreateTicket, RequestApproval, WaitApproval,  # noqa: UP007
+             WaitUntil, WaitTimer, If, Parallel, Terminate]   # (forward references: If, Parallel)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from zentra_rules.errors import InputError
@@ -32,7 +32,7 @@ def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
         raise InputError("the subject must be a JSON object")
     if previous is not None and not isinstance(previous, dict):
         raise InputError("the previous subject must be a JSON object")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     runs = []
     for plan in plans:
         if triggered_by(plan, name, qualifier):
@@ -85,8 +85,8 @@ def _next_resume(state: dict[str, Any], decisions: dict[str, str],
             if outcome == "timed_out" and deadline is not None:
                 return {"type": "tick"}, max(now, deadline)
             return {"type": "decision", "name": wait["name"], "outcome": outcome}, now
-    timers = [as_datetime(w["deadline"]) for w in pending if w["kind"] == "timer"]
-    timers = [t for t in timers if t is not None]
+    timers = [t for w in pending if w["kind"] == "timer"
+              if (t := as_datetime(w["deadline"])) is not None]
     if timers:
         return {"type": "tick"}, max(now, min(timers))
     return None, now

@@ -9,7 +9,7 @@ evaluated on the candidates, so the result equals a plain scan's.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from zentra_rules.expr import Fn, make_getter
@@ -103,7 +103,7 @@ class Matcher:
               now: datetime | None = None) -> list[Plan]:
         """The plans whose trigger and condition hold for this event."""
         name, qualifier = parse_event(event)
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         env = event_data(name, qualifier, subject, previous, now)
         env["$now"] = now
         return [p for p in self.candidates(event, subject) if where_fn(p)(env)]

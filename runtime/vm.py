@@ -75,7 +75,7 @@ class _Machine:
     def value(self, index: int) -> Any:
         return value_fn(self.plan, index)(self.env())
 
-    def later(self, seconds: int | float | None) -> str | None:
+    def later(self, seconds: float | None) -> str | None:
         return None if seconds is None or seconds < 0 else iso(self.now + timedelta(seconds=seconds))
 
     def due(self, deadline: str | None) -> bool:
@@ -137,10 +137,23 @@ class _Machine:
         while st["status"] == "running":
             thread = self._runnable()
             if thread is None:
+                # A branch may have changed what another branch's `wait until` reads.
+                if self._recheck_until():
+                    continue
                 break
             self._run_thread(thread)
         if st["status"] == "running":
             st["status"] = "waiting" if any(t["wait"] for t in st["threads"]) else "completed"
+
+    def _recheck_until(self) -> bool:
+        woke = False
+        for thread in self.st["threads"]:
+            wait = thread["wait"]
+            if wait and wait["kind"] == "until" and condition_fn(self.plan, wait["cond"])(self.env()):
+                thread["wait"] = None
+                thread["pc"] += 1
+                woke = True
+        return woke
 
     def _runnable(self) -> dict[str, Any] | None:
         threads = self.st["threads"]
@@ -242,9 +255,13 @@ class _Machine:
             tags = subject.get("tags")
             if isinstance(tags, list) and effect.get("value") in tags:
                 tags.remove(effect.get("value"))
-        elif (verb, obj) in (("assign", "team"), ("assign", "agent"), ("transition", "status")):
-            if isinstance(subject, dict):
-                subject[obj] = effect.get("value")
+        elif verb == "escalate" and isinstance(subject, dict):
+            level = subject.get("escalationLevel")
+            subject["escalationLevel"] = effect["value"] if "value" in effect else (
+                level + 1 if isinstance(level, int) and not isinstance(level, bool) else 1)
+        elif (verb, obj) in (("assign", "team"), ("assign", "agent"),
+                             ("transition", "status")) and isinstance(subject, dict):
+            subject[obj] = effect.get("value")
 
     def _set(self, root: str, field: str, value: Any) -> None:
         value = to_json(value)

@@ -93,3 +93,10 @@ def test_references_stored_as_ids_are_read_through_records() -> None:
     assert where_fn(plan)(env) is True
     env["$records"]["user"]["u2"]["email"] = "boss@elsewhere.org"
     assert where_fn(plan)(env) is False
+
+
+def test_an_embedded_reference_reads_as_its_id() -> None:
+    assert holds('requester.manager = "u_ceo"', {"requester": {"manager": {"id": "u_ceo"}}})
+    assert holds('requester.manager = "u_ceo"', {"requester": {"manager": "u_ceo"}})
+    assert holds('requester.manager.name = "Maria"',
+                 {"requester": {"manager": {"id": "u_ceo", "name": "Maria"}}})

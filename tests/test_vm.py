@@ -173,3 +173,24 @@ def test_state_is_json() -> None:
                          'timeout 1 day wait for approval m', {"requester": {"manager": "u9"}})
     assert json.loads(json.dumps(state)) == state
     assert state["vars"]["m"]["approvers"] == [{"kind": "path", "value": "u9"}]
+
+
+def test_a_number_before_a_set_statement_is_not_a_duration() -> None:
+    _, state, effects = run('WHEN ticket.created THEN\n  set escalationLevel = 2\n  set team = "Network"\n'
+                            '  escalate = 3\n  set priority = "high"')
+    assert verbs(effects) == ["set escalationLevel=2", "set team=Network", "escalate ticket=3",
+                              "set priority=high"]
+
+
+def test_wait_until_wakes_when_another_branch_changes_the_subject() -> None:
+    _, state, effects = run('WHEN ticket.created THEN parallel branch wait until status = "resolved" '
+                            'or 1 day notify slack = "#done" branch transition status = "resolved" end',
+                            {"status": "open"})
+    assert verbs(effects) == ["transition status=resolved", "notify slack=#done"]
+    assert state["status"] == "completed"
+
+
+def test_escalate_raises_the_level_later_statements_read() -> None:
+    _, _, effects = run('WHEN ticket.created THEN escalate escalate '
+                        'if escalationLevel = 3 then add tag = "level-3" end', {"escalationLevel": 1})
+    assert verbs(effects) == ["escalate ticket", "escalate ticket", "add tag=level-3"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -90,7 +90,7 @@ def cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if now is None:
             raise InputError(f"--now takes an ISO time such as 2026-01-31T09:00:00Z, not {args.now!r}")
     trace = dry_run(result.plans, args.event, subject, previous, _decisions(args.decide),
-                    now or datetime.now(timezone.utc), args.actor)
+                    now or datetime.now(UTC), args.actor)
     if args.json:
         print(json.dumps(trace, indent=2, ensure_ascii=False), file=out)
     else:

@@ -67,7 +67,7 @@ class _Gen:
         tag = node[0]
         if tag == "const" and isinstance(node[1], _SCALARS):
             return ast.Constant(node[1])
-        if tag == "path" and len(node[2]) == 1:
+        if tag == "path" and len(node[2]) == 1 and not node[3][0]:
             # root.get(seg), the root read once at the top of the function (see `prologue`)
             return self.call(ast.Attribute(self.root(node[1]), "get", ast.Load()),
                              ast.Constant(node[2][0]))

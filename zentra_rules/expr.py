@@ -46,7 +46,22 @@ def regex_error(pattern: str) -> str | None:
 
 # -- values ----------------------------------------------------------------------------------
 def make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
-    """Read root.seg.seg...; a reference stored as an id is looked up in env["$records"]."""
+    """Read root.seg.seg...; a reference stored as an id is looked up in env["$records"].
+
+    A path that ends on a reference reads as the referenced record's id, whether the subject
+    stores the id or embeds the record (`"manager": {"id": "u1", ...}`).
+    """
+    inner = _make_getter(root, segs, refs)
+    if not refs or not refs[-1]:
+        return inner
+
+    def get_ref(env: Env) -> Any:
+        value = inner(env)
+        return value.get("id") if type(value) is dict else value
+    return get_ref
+
+
+def _make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
     if not segs:
         return lambda env: env.get(root)
     if len(segs) == 1:

@@ -181,8 +181,8 @@ class Plan:
                    for t in ins.args[JUMP_OPERANDS[ins.op]]}
         trig = " OR ".join(t.event + (f' "{t.qualifier}"' if t.qualifier else "") +
                            (f' tz "{t.tz}"' if t.tz else "") for t in self.triggers)
-        lines = [f"; {self.kind} {json.dumps(self.name)}  format {self.format_version}  "
-                 f"hash {self.hash[:12]}",
+        lines = [(f"; {self.kind} {json.dumps(self.name)}  format {self.format_version}  "
+                  f"hash {self.hash[:12]}"),
                  f"; trigger: {trig or '(started by an agent)'}  subject: {self.subject}"]
         if self.condition >= 0:
             lines.append(f"; where: {describe_constant(self.constants[self.condition])}")
@@ -198,7 +198,7 @@ class Plan:
         jumps = range(len(ins.args))[JUMP_OPERANDS[ins.op]] if ins.op in JUMP_OPERANDS else ()
         out = []
         for pos, arg in enumerate(ins.args):
-            if pos in consts:
+            if pos in consts and isinstance(arg, int):
                 out.append("-" if arg == -1 else f"#{arg}({describe_constant(self.constants[arg])})")
             elif pos in jumps:
                 out.append(f"->{arg}")

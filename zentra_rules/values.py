@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 Env = dict[str, Any]
@@ -11,13 +11,13 @@ Env = dict[str, Any]
 def as_datetime(value: Any) -> datetime | None:
     """An aware UTC datetime from a datetime or an ISO-8601 string; None otherwise."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit():
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return None
 
 
@@ -153,7 +153,7 @@ FUNCTIONS = ("lower", "upper", "len")
 
 
 def iso(value: datetime) -> str:
-    value = value.astimezone(timezone.utc)
+    value = value.astimezone(UTC)
     return value.isoformat().replace("+00:00", "Z")
 
 
@@ -183,7 +183,8 @@ def to_json(value: Any) -> Any:
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, timedelta):
-        return value.total_seconds()
+        seconds = value.total_seconds()
+        return int(seconds) if seconds.is_integer() else seconds
     if isinstance(value, list):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
