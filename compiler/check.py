@@ -121,7 +121,7 @@ class DefinitionChecker:
     def _block(self, block: Any, scope: Scope) -> list[T.Stmt]:
         out: list[T.Stmt] = []
         warned = False
-        for stmt in block.statements:
+        for stmt in block.statements if block is not None else ():  # an empty block is None
             if out and isinstance(out[-1], T.Terminate) and not warned:
                 self.ctx.warn(stmt, "this statement never runs: it follows `terminate`")
                 warned = True  # one warning per block, no cascade
@@ -235,7 +235,7 @@ class DefinitionChecker:
             else:
                 objs = objects_of(verb)
                 shown = ", ".join(f"`{verb} {o}`".replace(" `", "`").strip() for o in objs)
-                self.ctx.report(node, f"unknown action `{verb} {obj}`".rstrip()
+                self.ctx.report(node, f"unknown action `{(verb + ' ' + obj).strip()}`"
                                 + (did_you_mean(obj, objs) or ";")
                                 + f" `{verb}` takes: {shown}.")
             return T.Act(verb, obj, value[0] if value else None,

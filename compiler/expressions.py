@@ -16,6 +16,7 @@ from .context import Context
 IR = list[Any]
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+MAX_DURATION_DAYS = 3660  # ten years: longer waits are mistakes, and dates must stay in range
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
 _PATH_TEXT = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*$")
@@ -35,7 +36,12 @@ def duration_seconds(ctx: Context, node: Any) -> int | None:
                    + (did_you_mean(unit, [u + "s" for u in UNITS]) or ".")
                    + " Units: seconds, minutes, hours, days, weeks.", offset=len(node.amount) + 1)
         return None
-    return int(node.amount) * UNITS[base]
+    seconds = int(node.amount) * UNITS[base]
+    if seconds > MAX_DURATION_DAYS * 86400:
+        ctx.report(node, f"duration `{node.amount} {node.unit}` is longer than "
+                   f"{MAX_DURATION_DAYS} days")
+        return None
+    return seconds
 
 
 @dataclass
@@ -50,10 +56,15 @@ class Scope:
 
     # -- paths ---------------------------------------------------------------------------------
     def path(self, node: Any) -> tuple[IR, Type]:
+        """A path's IR and type; a time field reads as a time, whatever text form it is stored in."""
+        ir, typ = self._path(node)
+        return (["time", ir], typ) if typ.kind == "datetime" else (ir, typ)
+
+    def _path(self, node: Any) -> tuple[IR, Type]:
         head = node.head
         tail = [d[1:] for d in node.tail]
         if head in self.bindings:
-            return self._walk(node, head, self.bindings[head], tail, 0)
+            return self._walk(node, head, self.bindings[head], tail, len(head) + 1)
         if head in ROOTS:
             return self._rooted(node, head, tail)
         if self.subject is None:
@@ -249,6 +260,8 @@ class Scope:
             self.ctx.report(node, f"`{op}` needs a value after it", offset=len(text))
             return ["truth", ["const", False], text]
         right, rt = (self.value(node.right) if node.right is not None else (None, NULL))
+        if op.startswith("changed") and left[0] == "time":
+            left = left[1]   # compared with its own previous value: stored forms match
         if op.startswith("changed") and left[0] != "path":
             self.ctx.report(node, f"`{op}` needs a field on its left, e.g. `status {op} …`")
         elif op.startswith("changed") and (left[1] != self.subject or self.subject is None):
@@ -338,7 +351,9 @@ def _kind_of(value: Any) -> Type:
 
 
 def _describe_ir(ir: IR) -> str:
+    if ir[0] == "time":
+        ir = ir[1]
     if ir[0] == "path":
         segs = ir[2]
         return ".".join(segs) if segs else ir[1]
-    return "value"
+    return "the value on the left"

@@ -6,6 +6,7 @@ import re
 import sys
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from textx import TextXError, TextXSyntaxError, metamodel_from_file
@@ -95,26 +96,37 @@ _FRIENDLY = {
 }
 
 
-def _expected(exc: TextXSyntaxError) -> str:
+# Inline patterns of the grammar, by what they stand for.
+_PATTERNS = (("\\d", "a number"), ("[+-]", "`+` or `-`"), ("or\\b", "`OR`"), ("true|false", "a value"),
+             ("sequential", "an approval order"))
+
+
+def _name_of(rule: Any) -> str:
+    rule_name = getattr(rule, "rule_name", "") or ""
+    text = getattr(rule, "to_match", None)
+    if rule_name in _FRIENDLY:
+        return _FRIENDLY[rule_name]
+    if isinstance(text, str) and text.isalpha():
+        return f"`{text.upper()}`" if text in ("when", "where", "then", "or", "and") else f"`{text}`"
+    if isinstance(text, str):
+        for needle, name in _PATTERNS:
+            if needle in text:
+                return name
+        if not any(c in text for c in "\\()[]?*+|"):
+            return f"`{text}`"
+    return "a value"
+
+
+def _expected(exc: TextXSyntaxError) -> list[str]:
     names: list[str] = []
     for rule in exc.expected_rules or []:
-        rule_name = getattr(rule, "rule_name", "") or ""
-        text = getattr(rule, "to_match", None)
-        if rule_name in _FRIENDLY:
-            name = _FRIENDLY[rule_name]
-        elif isinstance(text, str) and text.isalpha():
-            name = f"`{text.upper()}`" if text in ("when", "where", "then", "or", "and") else f"`{text}`"
-        elif isinstance(text, str) and not text.startswith("(?"):
-            name = f"`{text}`"
-        elif rule_name == "" and isinstance(text, str):
-            stripped = re.sub(r"\\b|\(\?i\)|[\\()?!:|]", " ", text).split()
-            name = f"`{stripped[0]}`" if stripped and stripped[0].isalpha() else "a value"
-        else:
-            name = "a value"
+        name = _name_of(rule)
         if name not in names:
             names.append(name)
-    if not names:
-        return ""
+    return names
+
+
+def _join(names: list[str]) -> str:
     if len(names) > 8:
         names = names[:8] + ["…"]
     return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
@@ -123,7 +135,7 @@ def _expected(exc: TextXSyntaxError) -> str:
 def _found(text: str, pos: int) -> str:
     rest = text[pos:]
     if not rest.strip():
-        return "the end of the file"
+        return "end of file"
     match = re.match(r"\s*(\"[^\"\n]*\"?|'[^'\n]*'?|\w+|\S)", rest)
     return f"`{match.group(1)}`" if match else "this"
 
@@ -138,17 +150,21 @@ def parse(text: str, filename: str = "<string>") -> Any:
     # Arpeggio recurses ~14 frames per nesting level; 32 levels fit well inside this.
     sys.setrecursionlimit(max(old_limit, 6000))
     try:
-        return metamodel().model_from_str(text, file_name=filename)
+        # No file_name: textX would read that file instead when the text is empty.
+        model = metamodel().model_from_str(text)
+        # A script of nothing but comments and blanks parses to a bare string.
+        return model if hasattr(model, "definitions") else SimpleNamespace(definitions=[])
     except TextXSyntaxError as exc:
         line, col = exc.line or 1, exc.col or 1
         pos = _offset(text, line, col)
         expected = _expected(exc)
-        message = f"unexpected {_found(text, pos)}"
+        found = _found(text, pos)
+        message = f"unexpected {found}"
         if "`end`" in expected:
             # The usual cause: an `if` or `parallel` block that was never closed.
             message += "; expected `end` to close the open `if`/`parallel` block, or a statement"
         elif expected:
-            message += f"; expected {expected}"
+            message += f"; expected {_join(expected)}"
         raise ZflowSyntaxError([diagnostic(text, filename, line, col, message)]) from None
     except RecursionError:
         raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,

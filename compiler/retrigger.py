@@ -1,4 +1,11 @@
-"""The re-trigger check: a workflow whose own change fires its trigger again while it still holds."""
+"""The re-trigger check: a workflow whose own change fires its trigger again while it still holds.
+
+Each path through the body (if/elif/else arms, parallel branches in order) is played forward over
+the ticket fields it writes. A path is safe when some top-level conjunct of WHERE is false on the
+ticket it leaves behind: a test on written fields that the written constants falsify, a
+`changed to`/`changed from` test (its previous value is what made it true, so it cannot hold on
+the next change), or `changed` on a field the path does not write.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +18,64 @@ from zentra_rules.expr import compile_condition
 from . import tree as T
 from .context import Context
 
-# Which of a workflow's own ticket changes fire which trigger again.
-_REFIRES = {"ticket.updated": None, "ticket.status_changed": {"status"}}
+# Which of a workflow's own ticket changes fire which trigger again (None: any field).
+_REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, "ticket.status_changed": {"status"}}
+_MAX_PATHS = 64
+_UNKNOWN = object()   # a field written with a value only known at run time
+
+Write = tuple[str, Any, str]          # field, value IR, statement text
+Path = list[Write]
 
 
-def _writes(body: list[T.Stmt], subject: str) -> list[tuple[str, Any, str]]:
-    """(field, value IR, statement text) for every change to the subject ticket in `body`."""
-    out: list[tuple[str, Any, str]] = []
+def _paths(body: list[T.Stmt], subject: str) -> list[Path]:
+    """The sequences of subject-ticket writes along each path through `body`."""
+    paths: list[Path] = [[]]
     for stmt in body:
-        if isinstance(stmt, T.SetField) and stmt.root == subject:
-            name = stmt.field.split(".")[0]
-            out.append((name, stmt.value, f"set {stmt.field}"))
-        elif isinstance(stmt, T.Act):
-            spec = ACTIONS.get((stmt.verb, stmt.object if stmt.object != "ticket" or
-                                stmt.verb != "escalate" else ""))
-            for name in spec.changes if spec else ():
-                value = stmt.value
-                if name == "tags" and value is not None and value[0] == "const":
-                    value = ["const", [value[1]]] if stmt.verb == "add" else ["const", []]
-                text = stmt.verb if stmt.verb == "escalate" else f"{stmt.verb} {stmt.object}"
-                out.append((name, value, text))
-        elif isinstance(stmt, T.If):
-            for _, arm, _ in stmt.arms:
-                out += _writes(arm, subject)
-            out += _writes(stmt.orelse or [], subject)
+        if isinstance(stmt, T.If):
+            arms = [arm for _, arm, _ in stmt.arms] + [stmt.orelse or []]
+            paths = [p + q for p in paths for arm in arms for q in _paths(arm, subject)]
         elif isinstance(stmt, T.Parallel):
             for branch in stmt.branches:
-                out += _writes(branch, subject)
-    return out
+                paths = [p + q for p in paths for q in _paths(branch, subject)]
+        else:
+            paths = [p + _writes(stmt, subject) for p in paths]
+        paths = paths[:_MAX_PATHS]
+    return paths
 
 
-def _paths(node: Any) -> list[list[Any]]:
-    """Every path inside a condition or expression tree."""
+def _writes(stmt: T.Stmt, subject: str) -> list[Write]:
+    if isinstance(stmt, T.SetField) and stmt.root == subject:
+        return [(stmt.field.split(".")[0], stmt.value, f"set {stmt.field}")]
+    if isinstance(stmt, T.Act):
+        key = (stmt.verb, "" if stmt.verb == "escalate" else stmt.object)
+        spec = ACTIONS.get(key)
+        text = stmt.verb if stmt.verb == "escalate" else f"{stmt.verb} {stmt.object}"
+        return [(name, stmt, text) for name in (spec.changes if spec else ())]
+    return []
+
+
+def _final(path: Path) -> dict[str, Any]:
+    """The written fields after the path: constants where known, tags as added/removed."""
+    record: dict[str, Any] = {}
+    for name, value, _ in path:
+        if isinstance(value, T.Act):
+            const = value.value[1] if value.value is not None and value.value[0] == "const" else _UNKNOWN
+            if name == "tags":
+                tags = record.setdefault("tags", [])
+                if tags is not _UNKNOWN and const is not _UNKNOWN:
+                    if value.verb == "add" and const not in tags:
+                        tags.append(const)
+                    elif value.verb == "remove" and const in tags:
+                        tags.remove(const)
+                continue
+            record[name] = const if value.verb != "escalate" else _UNKNOWN
+        else:
+            record[name] = value[1] if value[0] == "const" else _UNKNOWN
+    return record
+
+
+def _tree_paths(node: Any) -> list[list[Any]]:
+    """Every path expression inside a condition tree."""
     if not isinstance(node, list) or not node:
         return []
     if node[0] == "path":
@@ -50,59 +83,47 @@ def _paths(node: Any) -> list[list[Any]]:
     found: list[list[Any]] = []
     for part in node[1:]:
         if isinstance(part, list):
-            if part and isinstance(part[0], str):
-                found += _paths(part)
-            else:
-                for item in part:
-                    found += _paths(item)
+            items = [part] if part and isinstance(part[0], str) else part
+            for item in items:
+                found += _tree_paths(item)
     return found
 
 
-def _guards(conjunct: list[Any], subject: str, written: dict[str, Any],
-            written_any: set[str]) -> bool:
-    """True when this conjunct is false right after the workflow's own changes."""
+def _falsified(conjunct: list[Any], subject: str, record: dict[str, Any]) -> bool:
+    """Is this conjunct false on the ticket the path leaves behind?"""
     if conjunct[0] == "test" and conjunct[1] in ("changed to", "changed from"):
-        # After our own change the field's previous value is what made this test true, and a
-        # change to the value it already has fires nothing: the test cannot hold twice in a row.
         return True
     if conjunct[0] == "test" and conjunct[1] == "changed":
-        path = conjunct[2]
-        return path[0] == "path" and path[2][0] not in written_any
-    paths = _paths(conjunct)
-    if not paths or any(p[1] != subject or p[2][0] not in written for p in paths):
+        path = conjunct[2][1] if conjunct[2][0] == "time" else conjunct[2]
+        return path[0] == "path" and path[2][0] not in record
+    paths = _tree_paths(conjunct)
+    known = {k: v for k, v in record.items() if v is not _UNKNOWN}
+    if not paths or any(p[1] != subject or p[2][0] not in known for p in paths):
         return False
-    record = {name: value for name, value in written.items()}
-    try:
-        return not compile_condition(conjunct)({subject: record, "event": {}})
-    except (TypeError, ValueError):
-        return False
+    return not compile_condition(conjunct)({subject: known, "event": {}})
 
 
 def check_retrigger(ctx: Context, node: Any, definition: T.Definition) -> None:
     if definition.subject != "ticket":
         return
+    cond = definition.condition
+    conjuncts = cond[1] if cond is not None and cond[0] == "and" else ([cond] if cond else [])
     for trigger in definition.triggers:
         if trigger.event not in _REFIRES:
             continue
         fields = _REFIRES[trigger.event]
-        writes = [w for w in _writes(definition.body, "ticket") if fields is None or w[0] in fields]
-        if not writes:
-            continue
-        written_any = {w[0] for w in writes}
-        consts = {name: value[1] for name, value, _ in writes
-                  if value is not None and value[0] == "const"}
-        cond = definition.condition
-        conjuncts = cond[1] if cond is not None and cond[0] == "and" else ([cond] if cond else [])
-        if any(_guards(c, "ticket", consts, written_any) for c in conjuncts):
-            continue
-        name, value, text = writes[0]
-        hint = (f"`{name} != {_literal(value)}`" if value is not None and value[0] == "const"
-                and not isinstance(value[1], list) else f"a test on `{name}`")
-        ctx.warn(node, f'workflow "{definition.name}" re-fires its own trigger '
-                 f"`{trigger.event}`: `{text}` changes the ticket while the condition can stay "
-                 f"true; add a guard such as {hint} to WHERE")
-        return
-
-
-def _literal(value: Any) -> str:
-    return json.dumps(value[1], ensure_ascii=False)
+        for path in _paths(definition.body, "ticket"):
+            path = [w for w in path if fields is None or w[0] in fields]
+            if not path:
+                continue
+            record = _final(path)
+            if any(_falsified(c, "ticket", record) for c in conjuncts):
+                continue
+            name, _, text = path[-1]
+            hint = f"a test on `{name}`"
+            if isinstance(record.get(name), (str, int, float)) and not isinstance(record[name], bool):
+                hint = f"`{name} != {json.dumps(record[name], ensure_ascii=False)}`"
+            ctx.warn(node, f'workflow "{definition.name}" re-fires its own trigger '
+                     f"`{trigger.event}`: `{text}` changes the ticket while the condition can "
+                     f"stay true; add a guard such as {hint} to WHERE")
+            return

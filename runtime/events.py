@@ -20,8 +20,9 @@ def parse_event(event: str) -> tuple[str, str | None]:
         raise InputError("an event name is required, e.g. ticket.created")
     name, _, qualifier = event.strip().partition(":")
     if name not in TRIGGERS and name != SCENARIO_EVENT:
-        raise InputError(f"unknown event `{name}`" + did_you_mean(name, [*TRIGGERS, SCENARIO_EVENT])
-                         + "; events: " + ", ".join([*TRIGGERS, SCENARIO_EVENT]))
+        raise InputError(f"unknown event `{name}`"
+                         + (did_you_mean(name, [*TRIGGERS, SCENARIO_EVENT]) or ".")
+                         + " Events: " + ", ".join([*TRIGGERS, SCENARIO_EVENT]))
     return name, (qualifier or None)
 
 

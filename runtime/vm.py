@@ -26,6 +26,7 @@ from zentra_rules.values import as_datetime, iso, to_json
 from .compiled import condition_fn, value_fn
 
 STEP_BUDGET = 10_000
+SUBJECT_ROOTS = ("ticket", "asset", "change")
 TERMINAL = ("completed", "terminated", "failed")
 
 State = dict[str, Any]
@@ -174,8 +175,7 @@ class _Machine:
             self.executed += 1
             st["steps"] += 1
             if self.executed > self.budget:
-                st["status"], st["reason"] = "failed", (
-                    f"step budget of {self.budget} instructions exceeded in one run slice")
+                self._fail(f"step budget of {self.budget} instructions exceeded in one run slice")
                 return
             pc = thread["pc"]
             ins = code[pc]
@@ -184,13 +184,22 @@ class _Machine:
             if op is Op.ACT:
                 self._act(args)
             elif op is Op.SET:
-                self._set(str(args[0]), str(args[1]), self.value(int(args[2])))  # type: ignore[arg-type]
+                root = str(args[0])
+                if root not in st["vars"] and root not in SUBJECT_ROOTS:
+                    self._fail(f"line {ins.line}: ticket `{root}` was not created on the path "
+                               "this run took")
+                    return
+                self._set(root, str(args[1]), self.value(int(args[2])))  # type: ignore[arg-type]
             elif op is Op.CREATE:
                 self._create(str(args[0]), int(args[1]))  # type: ignore[arg-type]
             elif op is Op.REQUEST:
                 self._request(str(args[0]), int(args[1]))  # type: ignore[arg-type]
             elif op is Op.WAIT_APPROVAL:
-                var = st["vars"][args[0]]
+                var = st["vars"].get(args[0])
+                if var is None:
+                    self._fail(f"line {ins.line}: approval `{args[0]}` was not requested on the "
+                               "path this run took")
+                    return
                 if var["outcome"] == "pending":
                     deadline = self.later(args[1])  # type: ignore[arg-type]
                     own = var.get("deadline")
@@ -238,6 +247,11 @@ class _Machine:
             # JOIN and every non-jumping instruction fall through to the next one.
             thread["pc"] = pc + 1
 
+    def _fail(self, reason: str) -> None:
+        self.st["status"], self.st["reason"] = "failed", reason
+        for thread in self.st["threads"]:
+            thread["wait"] = None
+
     # -- effects ---------------------------------------------------------------------------------
     def _act(self, args: tuple[Any, ...]) -> None:
         verb, obj, value, params = args
@@ -255,6 +269,12 @@ class _Machine:
             tags = subject.get("tags")
             if isinstance(tags, list) and effect.get("value") in tags:
                 tags.remove(effect.get("value"))
+        elif verb == "update" and isinstance(asset := self.st["data"].get("asset"), dict):
+            asset["lifecycle"] = effect.get("value")
+        elif verb == "attach" and isinstance(asset := self.st["data"].get("asset"), dict):
+            contracts = asset.setdefault("contracts", [])
+            if isinstance(contracts, list):
+                contracts.append(effect.get("value"))
         elif verb == "escalate" and isinstance(subject, dict):
             level = subject.get("escalationLevel")
             subject["escalationLevel"] = effect["value"] if "value" in effect else (

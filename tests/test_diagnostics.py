@@ -103,3 +103,28 @@ def test_approval_order_parallel_is_not_a_block() -> None:
     text = "\n".join(f'workflow "w{i}" WHEN ticket.created THEN '
                      f'request approval ok from role "m" order parallel any' for i in range(40))
     assert diagnostics_of(text, "many.zflow") == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("WHEN ticket.created THEN if requester.vip then escalate",
+     "unexpected end of file; expected `end` to close the open `if`/`parallel` block"),
+    ('WHEN ticket.created WHERE priority == "urgent" THEN escalate',
+     "unexpected `=`; expected a number, a string"),
+    ('WHEN ticket.created THEN notify = "x"', "unknown action `notify`; `notify` takes:"),
+    ('WHEN ticket.created THEN request approval m from user "u" wait for approval m '
+     'if m.outcom = "x" then escalate end', "unknown field `outcom` on approval; did you mean `outcome`"),
+])
+def test_messages_name_the_fix(text: str, message: str) -> None:
+    found = diagnostics_of(text, "m.zflow")
+    assert len(found) == 1 and message in found[0].message, found
+    assert "\\d" not in found[0].message and "(?i)" not in found[0].message
+
+
+def test_retrigger_check_follows_every_path() -> None:
+    looping = ('workflow "a" WHEN ticket.updated WHERE team != "B" THEN if priority = "urgent" then '
+               'assign team = "A" else assign team = "B" end')
+    found = diagnostics_of(looping, "a.zflow")
+    assert [d.severity for d in found] == ["warning"] and '`team != "A"`' in found[0].message
+    safe = ('workflow "b" WHEN ticket.updated WHERE NOT tags contains "vip" THEN add tag = "vip" '
+            'remove tag = "new"')
+    assert diagnostics_of(safe, "b.zflow") == []

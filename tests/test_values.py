@@ -100,3 +100,14 @@ def test_an_embedded_reference_reads_as_its_id() -> None:
     assert holds('requester.manager = "u_ceo"', {"requester": {"manager": "u_ceo"}})
     assert holds('requester.manager.name = "Maria"',
                  {"requester": {"manager": {"id": "u_ceo", "name": "Maria"}}})
+
+
+@pytest.mark.parametrize("condition, subject, expected", [
+    ("dueAt < updatedAt", {"dueAt": "2026-03-01T10:00:00+02:00", "updatedAt": "2026-03-01T09:30:00Z"}, True),
+    ('dueAt = "2026-03-01T08:00:00Z"', {"dueAt": "2026-03-01T10:00:00+02:00"}, True),
+    ("dueAt < now", {"dueAt": "not a time"}, False),
+    ("dueAt changed", {"dueAt": "2026-03-01T10:00:00Z"}, True),
+])
+def test_time_fields_compare_as_times_whatever_their_text(condition: str, subject: dict,  # type: ignore[type-arg]
+                                                          expected: bool) -> None:
+    assert holds(condition, subject, {"dueAt": None}) is expected

@@ -194,3 +194,32 @@ def test_escalate_raises_the_level_later_statements_read() -> None:
     _, _, effects = run('WHEN ticket.created THEN escalate escalate '
                         'if escalationLevel = 3 then add tag = "level-3" end', {"escalationLevel": 1})
     assert verbs(effects) == ["escalate ticket", "escalate ticket", "add tag=level-3"]
+
+
+def test_waiting_for_an_approval_this_path_never_requested_fails_clearly() -> None:
+    _, state, _ = run('WHEN ticket.created THEN if priority = "urgent" then request approval boss '
+                      'from user "u" end wait for approval boss', {"priority": "low"})
+    assert state["status"] == "failed"
+    assert state["reason"] == "line 1: approval `boss` was not requested on the path this run took"
+
+
+def test_setting_a_ticket_this_path_never_created_fails_clearly() -> None:
+    _, state, effects = run('WHEN ticket.created THEN if priority = "urgent" then create ticket child, '
+                            'title = "x" end set child.status = "closed"', {"priority": "low"})
+    assert state["status"] == "failed" and "ticket `child` was not created" in state["reason"]
+    assert effects == []
+
+
+def test_asset_statements_change_what_later_statements_read() -> None:
+    _, _, effects = run('WHEN asset.lifecycle_changed THEN update asset lifecycle = "disposed" '
+                        'attach contract = "C-9" notify slack = "#cmdb", message = "{{lifecycle}} '
+                        '{{contracts}}"', {"lifecycle": "retired"}, event="asset.lifecycle_changed")
+    assert effects[-1]["params"] == {"message": "disposed C-9"}
+
+
+def test_stored_times_are_times() -> None:
+    _, _, effects = run('WHEN ticket.created THEN set dueAt = createdAt + 2 days '
+                        'if dueAt > updatedAt then add tag = "later" end',
+                        {"createdAt": "2026-03-01T09:00:00Z", "updatedAt": "2026-03-03T10:30:00+02:00"})
+    assert effects[0]["value"] == "2026-03-03T09:00:00Z"
+    assert verbs(effects)[1:] == ["add tag=later"]

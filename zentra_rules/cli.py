@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,6 +186,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other command-line tools do.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 — keeps interpreter exit from failing
+        return 0
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ no `eval`, no `exec`, user values captured as constants. The explain walk reuses
 closures so it reports exactly what the fast path computed.
 
 Expressions:  ["const", v] ["dur", seconds] ["now"] ["path", root, [seg...], [refkind...]]
+              ["time", a] (a stored time read as a time)
               ["add", a, b] ["sub", a, b] ["call", name, a] ["list", [a...]] ["tmpl", [str|a...]]
               ["map", {key: a}]
 Conditions:   ["or", [c...], text] ["and", [c...], text] ["not", c, text]
@@ -101,6 +102,9 @@ def compile_value(node: list[Any]) -> Fn:
         a, b = compile_value(node[1]), compile_value(node[2])
         op = V.add if tag == "add" else V.sub
         return lambda env: op(a(env), b(env))
+    if tag == "time":
+        inner = compile_value(node[1])
+        return lambda env: V.as_datetime(inner(env))
     if tag == "call":
         name, arg = node[1], compile_value(node[2])
         return lambda env: V.call(name, arg(env))

@@ -217,6 +217,8 @@ def describe_constant(node: Any) -> str:
             return json.dumps(node[1], ensure_ascii=False)
         if tag == "path":
             return node[1] + "".join("." + s for s in node[2])
+        if tag == "time":
+            return describe_constant(node[1])
         if tag == "tmpl":
             return json.dumps("".join(p if isinstance(p, str) else
                                       "{{" + describe_constant(p) + "}}" for p in node[1]),

@@ -108,22 +108,34 @@ def truthy(a: Any) -> bool:
 
 def add(a: Any, b: Any) -> Any:
     """Numbers add, strings join, a duration moves a time; anything else is null."""
-    if _num(a) and _num(b):
-        return a + b
-    if isinstance(a, str) or isinstance(b, str):
-        if isinstance(a, datetime) or isinstance(b, datetime):
-            da = as_datetime(a)
-            if da is not None and isinstance(b, timedelta):
-                return da + b
-        return text(a) + text(b)
-    if isinstance(a, datetime) and isinstance(b, timedelta):
-        return a + b
-    if isinstance(a, timedelta) and isinstance(b, (timedelta, datetime)):
-        return b + a
-    return None
+    try:
+        return _add(a, b)
+    except OverflowError:   # a time pushed past year 9999
+        return None
 
 
 def sub(a: Any, b: Any) -> Any:
+    try:
+        return _sub(a, b)
+    except OverflowError:
+        return None
+
+
+def _add(a: Any, b: Any) -> Any:
+    if _num(a) and _num(b):
+        return a + b
+    if isinstance(b, timedelta) and (da := as_datetime(a)) is not None:
+        return da + b
+    if isinstance(a, timedelta) and (db := as_datetime(b)) is not None:
+        return db + a
+    if isinstance(a, str) or isinstance(b, str):
+        return text(a) + text(b)
+    if isinstance(a, timedelta) and isinstance(b, timedelta):
+        return a + b
+    return None
+
+
+def _sub(a: Any, b: Any) -> Any:
     if _num(a) and _num(b):
         return a - b
     da = as_datetime(a)
