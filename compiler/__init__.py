@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zentra_rules.errors import CompileError, Diagnostic, SemanticError, ZentraError
+from zentra_rules.limits import DEFAULT_LIMITS, Limits
 from zentra_rules.plan import Plan
 
 from .check import check_script
@@ -28,12 +29,13 @@ class Compilation:
         return [d for d in self.diagnostics if d.severity == "warning"]
 
 
-def compile_text(text: str, filename: str = "<string>") -> Compilation:
+def compile_text(text: str, filename: str = "<string>",
+                 limits: Limits = DEFAULT_LIMITS) -> Compilation:
     """Compile, keeping warnings; raise CompileError carrying every diagnostic on errors."""
     if not isinstance(text, str):
         raise ZentraError("source must be text")
-    model = parse(text, filename)
-    ctx = Context(text, filename)
+    model = parse(text, filename, limits)
+    ctx = Context(text, filename, limits)
     definitions = check_script(model, ctx)
     if ctx.failed:
         raise SemanticError(sorted(ctx.diagnostics, key=lambda d: (d.line, d.col)))
@@ -41,7 +43,8 @@ def compile_text(text: str, filename: str = "<string>") -> Compilation:
     return Compilation(plans, sorted(ctx.diagnostics, key=lambda d: (d.line, d.col)))
 
 
-def compile_source(text: str, filename: str = "<string>") -> list[Plan]:
+def compile_source(text: str, filename: str = "<string>",
+                   limits: Limits = DEFAULT_LIMITS) -> list[Plan]:
     """Compile zflow text into one Plan per definition (raises CompileError on errors)."""
-    return compile_text(text, filename).plans
+    return compile_text(text, filename, limits).plans
 

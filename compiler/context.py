@@ -6,14 +6,16 @@ import bisect
 from typing import Any
 
 from zentra_rules.errors import Diagnostic
+from zentra_rules.limits import DEFAULT_LIMITS, Limits
 
 
 class Context:
     """Collects diagnostics for one source text; turns textX positions into line:col."""
 
-    def __init__(self, text: str, filename: str):
+    def __init__(self, text: str, filename: str, limits: Limits = DEFAULT_LIMITS):
         self.text = text
         self.filename = filename
+        self.limits = limits
         self.lines = text.splitlines()
         self._starts = [0]
         for index, char in enumerate(text):

@@ -16,7 +16,6 @@ from .context import Context
 IR = list[Any]
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
-MAX_DURATION_DAYS = 3660  # ten years: longer waits are mistakes, and dates must stay in range
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
 _PATH_TEXT = re.compile(r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*$")
@@ -37,9 +36,10 @@ def duration_seconds(ctx: Context, node: Any) -> int | None:
                    + " Units: seconds, minutes, hours, days, weeks.", offset=len(node.amount) + 1)
         return None
     seconds = int(node.amount) * UNITS[base]
-    if seconds > MAX_DURATION_DAYS * 86400:
+    # Longer waits are mistakes, and times must stay within the calendar.
+    if seconds > ctx.limits.max_duration_days * 86400:
         ctx.report(node, f"duration `{node.amount} {node.unit}` is longer than "
-                   f"{MAX_DURATION_DAYS} days")
+                   f"{ctx.limits.max_duration_days} days")
         return None
     return seconds
 
@@ -297,7 +297,7 @@ class Scope:
                 if right[0] != "const" or not isinstance(right[1], str):
                     self.ctx.report(where, "`matches` needs a regular expression written as a string")
                 else:
-                    problem = regex_error(right[1])
+                    problem = regex_error(right[1], self.ctx.limits.max_regex_length)
                     if problem:
                         self.ctx.report(where, problem)
         elif op == "contains" and lt.kind not in ("string", "list", "any", "null"):

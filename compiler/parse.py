@@ -13,9 +13,7 @@ from textx import TextXError, TextXSyntaxError, metamodel_from_file
 from textx.metamodel import TextXMetaModel
 
 from zentra_rules.errors import Diagnostic, ZflowSyntaxError
-
-MAX_SOURCE_BYTES = 1024 * 1024
-MAX_DEPTH = 32
+from zentra_rules.limits import DEFAULT_LIMITS, Limits
 
 GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "zflow.tx"
 
@@ -41,8 +39,8 @@ def line_col(text: str, pos: int) -> tuple[int, int]:
 _TOKEN = re.compile(r"""#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[A-Za-z_]\w*|[()\[\]]""")
 
 
-def check_depth(text: str, filename: str) -> None:
-    """Refuse nesting deeper than MAX_DEPTH before the parser recurses into it.
+def check_depth(text: str, filename: str, max_depth: int) -> None:
+    """Refuse nesting deeper than `max_depth` before the parser recurses into it.
 
     Counts brackets, `not` chains and if/parallel blocks; a `branch` opens a level that the next
     `branch` or the block's `end` closes.
@@ -80,11 +78,11 @@ def check_depth(text: str, filename: str) -> None:
             if stack and stack[-1] in ("if", "parallel"):
                 stack.pop()
         depth = len(stack) + nots
-        if depth > MAX_DEPTH:
+        if depth > max_depth:
             line, col = line_col(text, match.start())
             raise ZflowSyntaxError([diagnostic(
                 text, filename, line, col,
-                f"nesting is deeper than {MAX_DEPTH} levels (brackets, `not`, if/parallel blocks); "
+                f"nesting is deeper than {max_depth} levels (brackets, `not`, if/parallel blocks); "
                 "split the condition or move part of it into its own workflow")])
 
 
@@ -140,15 +138,17 @@ def _found(text: str, pos: int) -> str:
     return f"`{match.group(1)}`" if match else "this"
 
 
-def parse(text: str, filename: str = "<string>") -> Any:
+def parse(text: str, filename: str = "<string>", limits: Limits = DEFAULT_LIMITS) -> Any:
     """Parse zflow text into a textX model, or raise ZflowSyntaxError with one diagnostic."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > limits.max_source_bytes:
+        size = limits.max_source_bytes
+        shown = f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} bytes"
         raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,
-                               f"script is larger than {MAX_SOURCE_BYTES // 1024} KiB")])
-    check_depth(text, filename)
+                               f"script is larger than {shown}; split it into several files")])
+    check_depth(text, filename, limits.max_depth)
     old_limit = sys.getrecursionlimit()
-    # Arpeggio recurses ~14 frames per nesting level; 32 levels fit well inside this.
-    sys.setrecursionlimit(max(old_limit, 6000))
+    # Arpeggio recurses ~14 frames per nesting level; allow for that at the configured depth.
+    sys.setrecursionlimit(max(old_limit, 2000 + 40 * limits.max_depth))
     try:
         # No file_name: textX would read that file instead when the text is empty.
         model = metamodel().model_from_str(text)

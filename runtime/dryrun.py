@@ -8,6 +8,7 @@ from typing import Any
 
 from zentra_rules.errors import InputError
 from zentra_rules.expr import explain
+from zentra_rules.limits import DEFAULT_LIMITS, Limits
 from zentra_rules.plan import Plan, describe_constant
 from zentra_rules.schema import APPROVAL_OUTCOMES
 from zentra_rules.values import as_datetime
@@ -20,7 +21,7 @@ MAX_RESUMES = 1000
 
 def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
             decisions: dict[str, str] | None = None, now: datetime | None = None,
-            actor: str | None = None) -> dict[str, Any]:
+            actor: str | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """The trace of every definition whose trigger matches `event` (see docs/trace.md)."""
     name, qualifier = parse_event(event)
     decisions = dict(decisions or {})
@@ -38,12 +39,12 @@ def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
         if triggered_by(plan, name, qualifier):
             data = event_data(name, qualifier, copy.deepcopy(subject), copy.deepcopy(previous), now,
                               actor)
-            runs.append(run_one(plan, name, data, decisions, now))
+            runs.append(run_one(plan, name, data, decisions, now, limits.step_budget))
     return {"runs": runs}
 
 
 def run_one(plan: Plan, trigger: str, data: dict[str, Any], decisions: dict[str, str],
-            now: datetime) -> dict[str, Any]:
+            now: datetime, budget: int) -> dict[str, Any]:
     env = dict(data)
     env["$now"] = now
     if plan.condition >= 0:
@@ -57,7 +58,7 @@ def run_one(plan: Plan, trigger: str, data: dict[str, Any], decisions: dict[str,
         return entry
     state = vm.start(data)
     actions: list[dict[str, Any]] = []
-    state, effects = vm.step(plan, state, None, now)
+    state, effects = vm.step(plan, state, None, now, budget)
     actions += effects
     for _ in range(MAX_RESUMES):
         if state["status"] != "waiting":
@@ -65,7 +66,7 @@ def run_one(plan: Plan, trigger: str, data: dict[str, Any], decisions: dict[str,
         event, now = _next_resume(state, decisions, now)
         if event is None:
             break
-        state, effects = vm.step(plan, state, event, now)
+        state, effects = vm.step(plan, state, event, now, budget)
         actions += effects
     entry.update(status=state["status"], actions=actions, path=state["path"],
                  waiting_for=_waiting_for(plan, state))

@@ -19,13 +19,13 @@ from typing import Any
 
 from zentra_rules.errors import RunError
 from zentra_rules.expr import compile_value
+from zentra_rules.limits import DEFAULT_LIMITS
 from zentra_rules.plan import Op, Plan
 from zentra_rules.schema import APPROVAL_OUTCOMES
 from zentra_rules.values import as_datetime, iso, to_json
 
 from .compiled import condition_fn, value_fn
 
-STEP_BUDGET = 10_000
 SUBJECT_ROOTS = ("ticket", "asset", "change")
 TERMINAL = ("completed", "terminated", "failed")
 
@@ -41,7 +41,7 @@ def start(data: dict[str, Any]) -> State:
 
 
 def step(plan: Plan, state: State, event: dict[str, Any] | None, now: datetime,
-         budget: int = STEP_BUDGET) -> tuple[State, list[Effect]]:
+         budget: int = DEFAULT_LIMITS.step_budget) -> tuple[State, list[Effect]]:
     """Advance an execution until every thread ends or waits; never mutates `state`."""
     if now.tzinfo is None:
         raise RunError("`now` must be timezone-aware")

@@ -26,15 +26,14 @@ Env = dict[str, Any]
 Fn = Callable[[Env], Any]
 Pred = Callable[[Env], bool]
 
-REGEX_MAX = 256
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a bad pattern is reported as a diagnostic, not logged
 
 
-def regex_error(pattern: str) -> str | None:
+def regex_error(pattern: str, max_length: int) -> str | None:
     """Why a `matches` pattern is refused, or None."""
-    if len(pattern) > REGEX_MAX:
-        return f"regular expression is {len(pattern)} characters long; the limit is {REGEX_MAX}"
+    if len(pattern) > max_length:
+        return f"regular expression is {len(pattern)} characters long; the limit is {max_length}"
     try:
         re2.compile(pattern, _RE2_OPTIONS)
     except re2.error as exc:
