@@ -211,7 +211,9 @@ class DefinitionChecker:
         else:
             ftyp = schema[name]
             fake = ["path", root, fields, [""] * len(fields)]
-            scope._same_kind(node, node.value, fake, ftyp if len(fields) == 1 else RECORDS["ticket"]["custom"], value, vtyp)
+            # Below `custom` anything goes; a field's own type applies to the field itself.
+            target_type = ftyp if len(fields) == 1 else RECORDS["ticket"]["custom"]
+            scope._same_kind(node, node.value, fake, target_type, value, vtyp)
         return T.SetField(root, ".".join(fields), value, line)
 
     def _action(self, node: Any, scope: Scope, line: int) -> T.Stmt:

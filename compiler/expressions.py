@@ -155,7 +155,7 @@ class Scope:
             result = STRING
         elif kinds == {"datetime", "duration"} and (op == "+" or at.kind == "datetime"):
             result = DATETIME
-        elif kinds == {"duration"} or op == "-" and kinds == {"datetime"}:
+        elif kinds == {"duration"} or (op == "-" and kinds == {"datetime"}):
             result = DURATION
         if result is None:
             self.ctx.report(node, f"cannot {'add' if op == '+' else 'subtract'} "
@@ -314,7 +314,7 @@ class Scope:
                                    "; expected " + lt.describe()))
             return
         lk, rk = lt.kind, rt.kind
-        if lk == "ref" and rk == "string" or lk == "string" and rk == "ref":
+        if (lk == "ref" and rk == "string") or (lk == "string" and rk == "ref"):
             return
         if {lk, rk} == {"datetime", "string"}:
             const = right[1] if right[0] == "const" else None

@@ -126,7 +126,7 @@ def _expected(exc: TextXSyntaxError) -> list[str]:
 
 def _join(names: list[str]) -> str:
     if len(names) > 8:
-        names = names[:8] + ["…"]
+        names = [*names[:8], "…"]
     return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
 
 

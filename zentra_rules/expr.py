@@ -71,7 +71,7 @@ def _make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
             rec = env.get(root)
             return rec.get(s0) if type(rec) is dict else None
         return get1
-    pairs = list(zip(segs, [""] + refs[:-1]))
+    pairs = list(zip(segs, ["", *refs[:-1]], strict=False))
 
     def get(env: Env) -> Any:
         cur = env.get(root)
@@ -187,7 +187,8 @@ def _compile_test(node: list[Any]) -> tuple[Pred, Fn, Fn | None]:
         return changed, lhs, prev
     rhs = compile_value(right)
     if op == "matches":
-        pattern = re2.compile(right[1], _RE2_OPTIONS) if right[0] == "const" and isinstance(right[1], str) else None
+        constant = right[0] == "const" and isinstance(right[1], str)
+        pattern = re2.compile(right[1], _RE2_OPTIONS) if constant else None
 
         def match(env: Env) -> bool:
             value = lhs(env)

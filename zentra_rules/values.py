@@ -49,7 +49,7 @@ def eq(a: Any, b: Any) -> bool:
         pair = _coerce_pair(a, b)
         return pair is not None and pair[0] == pair[1]
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b, strict=False))
     return bool(a == b)
 
 
