@@ -196,6 +196,9 @@ class DefinitionChecker:
                                 "`NAME.field`")
                 return T.SetField("ticket", head, value, line)
             root, kind, fields = scope.subject, scope.subject, [head, *tail]
+        if not fields:
+            self.ctx.report(target, f"say which field of the {kind} to set, e.g. `set status = …`")
+            return T.SetField(root, "", value, line)
         name = fields[0]
         schema = RECORDS[kind]
         if name not in schema:
@@ -213,7 +216,7 @@ class DefinitionChecker:
             fake = ["path", root, fields, [""] * len(fields)]
             # Below `custom` anything goes; a field's own type applies to the field itself.
             target_type = ftyp if len(fields) == 1 else RECORDS["ticket"]["custom"]
-            scope._same_kind(node, node.value, fake, target_type, value, vtyp)
+            scope.assignable(node, node.value, fake, target_type, value, vtyp)
         return T.SetField(root, ".".join(fields), value, line)
 
     def _action(self, node: Any, scope: Scope, line: int) -> T.Stmt:
@@ -246,9 +249,14 @@ class DefinitionChecker:
             self.ctx.report(node, f"`{spec.verb} {spec.object}` needs a value: `{spec.form}`")
         elif spec.value == "none" and value is not None:
             self.ctx.report(node.value, f"`{spec.verb} {spec.object}` takes no value")
-        if value is not None and spec.value_type.enum:
-            fake = ["path", "ticket", [spec.object.split()[-1]], [""]]
-            scope._same_kind(node, node.value, fake, spec.value_type, value[0], value[1])
+        if value is not None and spec.value_type.kind != "any":
+            what = spec.object.split()[-1] if spec.object else "escalation level"
+            fake = ["path", "ticket", [what], [""]]
+            scope.assignable(node, node.value, fake, spec.value_type, value[0], value[1])
+        for key, (pnode, (ir, typ)) in params.items():
+            if key in spec.params and spec.params[key].kind != "any":
+                scope.assignable(pnode, pnode.value, ["path", "ticket", [key], [""]],
+                                 spec.params[key], ir, typ)
         for key, (pnode, _) in params.items():
             if key not in spec.params:
                 self.ctx.report(pnode, f"`{spec.verb} {spec.object}` has no parameter `{key}`"
@@ -280,7 +288,7 @@ class DefinitionChecker:
                 self.ctx.report(pnode, f"a ticket has no field `{key}`"
                                 + did_you_mean(key, [f for f in fields if f not in READ_ONLY["ticket"]]))
             else:
-                scope._same_kind(pnode, pnode.value, ["path", "ticket", [key], [""]], fields[key],
+                scope.assignable(pnode, pnode.value, ["path", "ticket", [key], [""]], fields[key],
                                  ir, typ)
         for key in sorted(CREATE_TICKET_REQUIRED - set(params)):
             self.ctx.report(node, f"`create ticket {name}` needs `{key} = …`")

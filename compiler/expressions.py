@@ -86,6 +86,8 @@ class Scope:
                 if self.subject in (None, "payload"):
                     return ["path", "event", tail, [""] * len(tail)], ANY
                 ir, typ = self._walk(node, "event", self.subject, tail[1:], len(root) + 10)
+                if ir[0] != "path":   # already reported
+                    return ir, typ
                 return ["path", "event", ["previous", *ir[2]], ["", *ir[3]]], typ
             return self._walk(node, "event", "event", tail, len(root) + 1)
         if root == "payload":
@@ -170,6 +172,10 @@ class Scope:
             return (["dur", seconds], DURATION) if seconds is not None else (["const", None], ANY)
         if cls == "NumberLit":
             text = node.value
+            if len(text.split(".")[0].lstrip("-")) > 15:
+                self.ctx.report(node, f"number `{text[:20]}…` is too large; numbers have at most "
+                                "15 digits before the point")
+                return ["const", None], ANY
             return ["const", float(text) if "." in text else int(text)], NUMBER
         if cls == "StringLit":
             return self.string(node, unescape(node.value))
@@ -260,11 +266,10 @@ class Scope:
             self.ctx.report(node, f"`{op}` needs a value after it", offset=len(text))
             return ["truth", ["const", False], text]
         right, rt = (self.value(node.right) if node.right is not None else (None, NULL))
-        if op.startswith("changed") and left[0] == "time":
-            left = left[1]   # compared with its own previous value: stored forms match
-        if op.startswith("changed") and left[0] != "path":
+        field = left[1] if left[0] == "time" else left
+        if op.startswith("changed") and field[0] != "path":
             self.ctx.report(node, f"`{op}` needs a field on its left, e.g. `status {op} …`")
-        elif op.startswith("changed") and (left[1] != self.subject or self.subject is None):
+        elif op.startswith("changed") and (field[1] != self.subject or self.subject is None):
             self.ctx.report(node, f"`{op}` compares a field of the subject with its value before "
                             "the change; this field is not on the subject")
         if right is not None:
@@ -285,7 +290,7 @@ class Scope:
             if rt.kind not in ("list", "any"):
                 self.ctx.report(where, f"`{op}` needs a list on its right, e.g. "
                                 '`category in ["Network", "Identity"]`')
-            elif right[0] == "const":
+            elif right[0] == "const" and isinstance(right[1], list):
                 for item in right[1]:
                     self._same_kind(node, where, left, lt, ["const", item],
                                     _kind_of(item))
@@ -303,7 +308,12 @@ class Scope:
         elif op == "contains" and lt.kind not in ("string", "list", "any", "null"):
             self.ctx.report(node, f"`contains` looks inside a string or a list, not {lt.describe()}")
 
-    def _same_kind(self, node: Any, where: Any, left: IR, lt: Type, right: IR, rt: Type) -> None:
+    def assignable(self, node: Any, where: Any, left: IR, lt: Type, right: IR, rt: Type) -> None:
+        """A value given to a field or parameter must be of its type (enums: a listed value)."""
+        self._same_kind(node, where, left, lt, right, rt, "use")
+
+    def _same_kind(self, node: Any, where: Any, left: IR, lt: Type, right: IR, rt: Type,
+                   advice: str = "compare it with") -> None:
         what = _describe_ir(left)
         if "any" in (lt.kind, rt.kind) or "null" in (lt.kind, rt.kind):
             return
@@ -326,7 +336,7 @@ class Scope:
             example = {"number": "a number such as 1", "string": 'a string such as "x"',
                        "bool": "true or false", "datetime": "a time such as `now - 4 hours`"}
             self.ctx.report(where, f"type mismatch: `{what}` is {lt.describe()}, but this is "
-                            f"{rt.describe()}; compare it with {example.get(lk, lt.describe())}")
+                            f"{rt.describe()}; {advice} {example.get(lk, lt.describe())}")
 
 
 @dataclass

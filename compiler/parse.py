@@ -95,7 +95,7 @@ _FRIENDLY = {
 
 
 # Inline patterns of the grammar, by what they stand for.
-_PATTERNS = (("\\d", "a number"), ("[+-]", "`+` or `-`"), ("or\\b", "`OR`"), ("true|false", "a value"),
+_PATTERNS = (("or\\b", "`OR`"), ("\\d", "a number"), ("[+-]", "`+` or `-`"), ("true|false", "a value"),
              ("sequential", "an approval order"))
 
 
@@ -104,6 +104,8 @@ def _name_of(rule: Any) -> str:
     text = getattr(rule, "to_match", None)
     if rule_name in _FRIENDLY:
         return _FRIENDLY[rule_name]
+    if type(rule).__name__ == "StrMatch" and isinstance(text, str) and not text.isalpha():
+        return f"`{text}`"
     if isinstance(text, str) and text.isalpha():
         return f"`{text.upper()}`" if text in ("when", "where", "then", "or", "and") else f"`{text}`"
     if isinstance(text, str):

@@ -18,8 +18,9 @@ from zentra_rules.expr import compile_condition
 from . import tree as T
 from .context import Context
 
-# Which of a workflow's own ticket changes fire which trigger again (None: any field).
-_REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, "ticket.status_changed": {"status"}}
+# Which of a workflow's own changes fire which trigger again (None: any field of the subject).
+_REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, "ticket.status_changed": {"status"},
+                                        "asset.lifecycle_changed": {"lifecycle"}}
 _MAX_PATHS = 64
 _UNKNOWN = object()   # a field written with a value only known at run time
 
@@ -49,8 +50,10 @@ def _writes(stmt: T.Stmt, subject: str) -> list[Write]:
     if isinstance(stmt, T.Act):
         key = (stmt.verb, "" if stmt.verb == "escalate" else stmt.object)
         spec = ACTIONS.get(key)
+        if spec is None or spec.subject != subject:
+            return []
         text = stmt.verb if stmt.verb == "escalate" else f"{stmt.verb} {stmt.object}"
-        return [(name, stmt, text) for name in (spec.changes if spec else ())]
+        return [(name, stmt, text) for name in spec.changes]
     return []
 
 
@@ -61,14 +64,15 @@ def _final(path: Path) -> dict[str, Any]:
         if isinstance(value, T.Act):
             const = value.value[1] if value.value is not None and value.value[0] == "const" else _UNKNOWN
             if name == "tags":
-                tags = record.setdefault("tags", [])
-                if tags is not _UNKNOWN and const is not _UNKNOWN:
-                    if value.verb == "add" and const not in tags:
-                        tags.append(const)
-                    elif value.verb == "remove" and const in tags:
-                        tags.remove(const)
+                # The tags present before the run are unknown: keep what was added and removed.
+                added, removed = record.setdefault("tags", (set(), set()))
+                if const is not _UNKNOWN:
+                    (added if value.verb == "add" else removed).add(const)
+                    (removed if value.verb == "add" else added).discard(const)
                 continue
-            record[name] = const if value.verb != "escalate" else _UNKNOWN
+            if value.verb == "escalate" and value.value is None:
+                const = _UNKNOWN   # one level up from an unknown level
+            record[name] = const
         else:
             record[name] = value[1] if value[0] == "const" else _UNKNOWN
     return record
@@ -96,15 +100,32 @@ def _falsified(conjunct: list[Any], subject: str, record: dict[str, Any]) -> boo
     if conjunct[0] == "test" and conjunct[1] == "changed":
         path = conjunct[2][1] if conjunct[2][0] == "time" else conjunct[2]
         return path[0] == "path" and path[2][0] not in record
+    if "tags" in record:
+        decided = _tags_falsified(conjunct, subject, *record["tags"])
+        if decided is not None:
+            return decided
     paths = _tree_paths(conjunct)
-    known = {k: v for k, v in record.items() if v is not _UNKNOWN}
+    known = {k: v for k, v in record.items() if v is not _UNKNOWN and k != "tags"}
     if not paths or any(p[1] != subject or p[2][0] not in known for p in paths):
         return False
     return not compile_condition(conjunct)({subject: known, "event": {}})
 
 
+def _tags_falsified(conjunct: list[Any], subject: str, added: set[Any],
+                    removed: set[Any]) -> bool | None:
+    """`tags contains X` after X was removed, or `NOT tags contains X` after X was added: false.
+    Other tests on tags are undecided (None) or, when they do not read tags, not ours (None)."""
+    negated = conjunct[0] == "not"
+    test = conjunct[1] if negated else conjunct
+    if (test[0] == "test" and test[1] == "contains" and test[2][0] == "path"
+            and test[2][1] == subject and test[2][2] == ["tags"] and test[3][0] == "const"):
+        return test[3][1] in (added if negated else removed)
+    reads_tags = any(p[1] == subject and p[2][0] == "tags" for p in _tree_paths(conjunct))
+    return False if reads_tags else None
+
+
 def check_retrigger(ctx: Context, node: Any, definition: T.Definition) -> None:
-    if definition.subject != "ticket":
+    if definition.subject not in ("ticket", "asset"):
         return
     cond = definition.condition
     conjuncts = cond[1] if cond is not None and cond[0] == "and" else ([cond] if cond else [])
@@ -112,18 +133,19 @@ def check_retrigger(ctx: Context, node: Any, definition: T.Definition) -> None:
         if trigger.event not in _REFIRES:
             continue
         fields = _REFIRES[trigger.event]
-        for path in _paths(definition.body, "ticket"):
+        for path in _paths(definition.body, definition.subject):
             path = [w for w in path if fields is None or w[0] in fields]
             if not path:
                 continue
             record = _final(path)
-            if any(_falsified(c, "ticket", record) for c in conjuncts):
+            if any(_falsified(c, definition.subject, record) for c in conjuncts):
                 continue
             name, _, text = path[-1]
             hint = f"a test on `{name}`"
             if isinstance(record.get(name), (str, int, float)) and not isinstance(record[name], bool):
                 hint = f"`{name} != {json.dumps(record[name], ensure_ascii=False)}`"
             ctx.warn(node, f'workflow "{definition.name}" re-fires its own trigger '
-                     f"`{trigger.event}`: `{text}` changes the ticket while the condition can "
+                     f"`{trigger.event}`: `{text}` changes the {definition.subject} while the "
+                     "condition can "
                      f"stay true; add a guard such as {hint} to WHERE")
             return

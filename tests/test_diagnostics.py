@@ -128,3 +128,36 @@ def test_retrigger_check_follows_every_path() -> None:
     safe = ('workflow "b" WHEN ticket.updated WHERE NOT tags contains "vip" THEN add tag = "vip" '
             'remove tag = "new"')
     assert diagnostics_of(safe, "b.zflow") == []
+
+
+@pytest.mark.parametrize("text, message", [
+    ("WHEN ticket.created WHERE title in nope THEN escalate", "unknown field `nope` on ticket"),
+    ('WHEN ticket.created WHERE event.previous.nope = "x" THEN escalate', "unknown field `nope`"),
+    ('WHEN ticket.created THEN set ticket = "x"', "say which field of the ticket to set"),
+    ("WHEN ticket.created WHERE escalationLevel = " + "1" * 5000 + " THEN escalate",
+     "is too large; numbers have at most 15 digits"),
+    ('WHEN ticket.created THEN escalate = "high"', "`escalation level` is a number"),
+    ('WHEN ticket.created THEN assign team = 3', 'type mismatch: `team` is a string, but this is a '
+                                                 'number; use a string such as "x"'),
+    ('WHEN ticket.created\nWHERE priority = "urgent"', "expected `+` or `-`, `AND`, `OR` or `THEN`"),
+    ('WHEN ticket.created WHERE (priority = "urgent" THEN escalate', "`OR` or `)`"),
+    ("WHEN ticket.created THEN wait 2", "expected a duration unit"),
+])
+def test_no_crash_and_a_clear_message(text: str, message: str) -> None:
+    found = diagnostics_of(text, "c.zflow")
+    assert len(found) == 1 and message in found[0].message, found
+
+
+@pytest.mark.parametrize("text, warns", [
+    ('WHEN ticket.updated WHERE tags contains "vip" THEN add tag = "seen"', True),
+    ('WHEN ticket.updated WHERE tags contains "vip" THEN remove tag = "vip"', False),
+    ("WHEN ticket.updated WHERE escalationLevel != 3 THEN escalate = 3", False),
+    ("WHEN ticket.updated WHERE escalationLevel != 3 THEN escalate", True),
+    ('WHEN asset.lifecycle_changed WHERE lifecycle != "disposed" THEN '
+     'update asset lifecycle = "in_repair"', True),
+    ('WHEN asset.lifecycle_changed WHERE lifecycle = "retired" THEN '
+     'update asset lifecycle = "disposed"', False),
+])
+def test_retrigger_cases(text: str, warns: bool) -> None:
+    found = diagnostics_of(text, "r.zflow")
+    assert [d.severity for d in found] == (["warning"] if warns else [])

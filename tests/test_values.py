@@ -111,3 +111,10 @@ def test_an_embedded_reference_reads_as_its_id() -> None:
 def test_time_fields_compare_as_times_whatever_their_text(condition: str, subject: dict,  # type: ignore[type-arg]
                                                           expected: bool) -> None:
     assert holds(condition, subject, {"dueAt": None}) is expected
+
+
+def test_changes_of_time_fields_compare_instants() -> None:
+    subject, previous = {"dueAt": "2026-03-01T10:00:00+01:00"}, {"dueAt": "2026-02-01T10:00:00Z"}
+    assert holds('dueAt changed to "2026-03-01T09:00:00Z"', subject, previous)
+    assert holds('dueAt changed from "2026-02-01T11:00:00+01:00"', subject, previous)
+    assert not holds("dueAt changed", subject, {"dueAt": "2026-03-01T09:00:00Z"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from .schema import ANY, DATETIME, DURATION, LIFECYCLES, STRING, TICKET_STATUS, Type, enum
+from .schema import ANY, DATETIME, DURATION, LIFECYCLES, NUMBER, STRING, TICKET_STATUS, Type, enum
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class ActionSpec:
     params: dict[str, Type] = field(default_factory=dict)
     required: frozenset[str] = frozenset()
     subject: str | None = None     # the record the statement acts on, if any
-    changes: frozenset[str] = frozenset()  # ticket fields it changes (for the re-trigger check)
+    changes: frozenset[str] = frozenset()  # subject fields it changes (for the re-trigger check)
 
     @property
     def form(self) -> str:
@@ -43,7 +43,7 @@ ACTIONS: Final[dict[tuple[str, str], ActionSpec]] = {(a.verb, a.object): a for a
     ActionSpec("add", "tag", subject="ticket", changes=frozenset({"tags"})),
     ActionSpec("remove", "tag", subject="ticket", changes=frozenset({"tags"})),
     ActionSpec("link", "ticket", subject="ticket"),
-    ActionSpec("escalate", "", value="optional", value_type=ANY, subject="ticket",
+    ActionSpec("escalate", "", value="optional", value_type=NUMBER, subject="ticket",
                changes=frozenset({"escalationLevel"})),
     ActionSpec("notify", "email", params={"subject": STRING, "body": STRING}),
     ActionSpec("notify", "slack", params=_MSG),
@@ -51,7 +51,8 @@ ACTIONS: Final[dict[tuple[str, str], ActionSpec]] = {(a.verb, a.object): a for a
     ActionSpec("notify", "teams", params=_MSG),
     ActionSpec("notify", "teams dm", params=_MSG),
     ActionSpec("call", "webhook", params={"payload": ANY}),
-    ActionSpec("update", "asset lifecycle", value_type=enum(*LIFECYCLES), subject="asset"),
+    ActionSpec("update", "asset lifecycle", value_type=enum(*LIFECYCLES), subject="asset",
+               changes=frozenset({"lifecycle"})),
     ActionSpec("attach", "contract", subject="asset"),
     ActionSpec("schedule", "renewal alert", value_type=DATETIME, params={"before": DURATION},
                subject="asset"),

@@ -121,6 +121,8 @@ def compile_value(node: list[Any]) -> Fn:
 
 def previous_path(node: list[Any]) -> list[Any]:
     """The path that reads the same field before the change: event.previous.<segs>."""
+    if node[0] == "time":
+        return ["time", previous_path(node[1])]
     return ["path", "event", ["previous", *node[2]], ["", *node[3]]]
 
 
