@@ -69,7 +69,7 @@ class DefinitionChecker:
         definition = T.Definition(self.kind, self.name, subject, triggers, condition, body,
                                   ctx.line_of(node), end_line, source)
         definition.extra["source_hash"] = hashlib.sha256(source.encode()).hexdigest()
-        if self.kind == "workflow":
+        if self.kind == "workflow" and not ctx.failed:   # a warning only makes sense on sound code
             check_retrigger(ctx, node, definition)
         return definition
 

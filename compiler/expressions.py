@@ -35,6 +35,10 @@ def duration_seconds(ctx: Context, node: Any) -> int | None:
                    + (did_you_mean(unit, [u + "s" for u in UNITS]) or ".")
                    + " Units: seconds, minutes, hours, days, weeks.", offset=len(node.amount) + 1)
         return None
+    if len(node.amount) > 12:
+        ctx.report(node, f"duration `{node.amount[:12]}… {node.unit}` is longer than "
+                   f"{ctx.limits.max_duration_days} days")
+        return None
     seconds = int(node.amount) * UNITS[base]
     # Longer waits are mistakes, and times must stay within the calendar.
     if seconds > ctx.limits.max_duration_days * 86400:
@@ -172,9 +176,9 @@ class Scope:
             return (["dur", seconds], DURATION) if seconds is not None else (["const", None], ANY)
         if cls == "NumberLit":
             text = node.value
-            if len(text.split(".")[0].lstrip("-")) > 15:
+            if len(text.split(".")[0].lstrip("-")) > 18:   # fits a 64-bit integer column
                 self.ctx.report(node, f"number `{text[:20]}…` is too large; numbers have at most "
-                                "15 digits before the point")
+                                "18 digits before the point")
                 return ["const", None], ANY
             return ["const", float(text) if "." in text else int(text)], NUMBER
         if cls == "StringLit":

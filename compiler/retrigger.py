@@ -80,7 +80,7 @@ def _final(path: Path) -> dict[str, Any]:
 
 def _tree_paths(node: Any) -> list[list[Any]]:
     """Every path expression inside a condition tree."""
-    if not isinstance(node, list) or not node:
+    if not isinstance(node, list) or not node or node[0] == "const":
         return []
     if node[0] == "path":
         return [node]
@@ -99,14 +99,14 @@ def _falsified(conjunct: list[Any], subject: str, record: dict[str, Any]) -> boo
         return True
     if conjunct[0] == "test" and conjunct[1] == "changed":
         path = conjunct[2][1] if conjunct[2][0] == "time" else conjunct[2]
-        return path[0] == "path" and path[2][0] not in record
+        return path[0] == "path" and bool(path[2]) and path[2][0] not in record
     if "tags" in record:
         decided = _tags_falsified(conjunct, subject, *record["tags"])
         if decided is not None:
             return decided
     paths = _tree_paths(conjunct)
     known = {k: v for k, v in record.items() if v is not _UNKNOWN and k != "tags"}
-    if not paths or any(p[1] != subject or p[2][0] not in known for p in paths):
+    if not paths or any(p[1] != subject or not p[2] or p[2][0] not in known for p in paths):
         return False
     return not compile_condition(conjunct)({subject: known, "event": {}})
 
@@ -120,7 +120,7 @@ def _tags_falsified(conjunct: list[Any], subject: str, added: set[Any],
     if (test[0] == "test" and test[1] == "contains" and test[2][0] == "path"
             and test[2][1] == subject and test[2][2] == ["tags"] and test[3][0] == "const"):
         return test[3][1] in (added if negated else removed)
-    reads_tags = any(p[1] == subject and p[2][0] == "tags" for p in _tree_paths(conjunct))
+    reads_tags = any(p[1] == subject and p[2][:1] == ["tags"] for p in _tree_paths(conjunct))
     return False if reads_tags else None
 
 

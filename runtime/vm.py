@@ -14,7 +14,7 @@ Events: None (run/tick), {"type": "decision", "name", "outcome", "by"?, "comment
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from zentra_rules.errors import RunError
@@ -77,7 +77,12 @@ class _Machine:
         return value_fn(self.plan, index)(self.env())
 
     def later(self, seconds: float | None) -> str | None:
-        return None if seconds is None or seconds < 0 else iso(self.now + timedelta(seconds=seconds))
+        if seconds is None or seconds < 0:
+            return None
+        try:
+            return iso(self.now + timedelta(seconds=seconds))
+        except OverflowError:   # past the end of the calendar: the last representable moment
+            return iso(datetime.max.replace(tzinfo=UTC))
 
     def due(self, deadline: str | None) -> bool:
         when = as_datetime(deadline)

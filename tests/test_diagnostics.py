@@ -135,7 +135,7 @@ def test_retrigger_check_follows_every_path() -> None:
     ('WHEN ticket.created WHERE event.previous.nope = "x" THEN escalate', "unknown field `nope`"),
     ('WHEN ticket.created THEN set ticket = "x"', "say which field of the ticket to set"),
     ("WHEN ticket.created WHERE escalationLevel = " + "1" * 5000 + " THEN escalate",
-     "is too large; numbers have at most 15 digits"),
+     "is too large; numbers have at most 18 digits"),
     ('WHEN ticket.created THEN escalate = "high"', "`escalation level` is a number"),
     ('WHEN ticket.created THEN assign team = 3', 'type mismatch: `team` is a string, but this is a '
                                                  'number; use a string such as "x"'),
