@@ -10,6 +10,7 @@ the next change), or `changed` on a field the path does not write.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from zentra_rules.actions import ACTIONS
@@ -23,6 +24,7 @@ _REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, "ticket.status_c
                                         "asset.lifecycle_changed": {"lifecycle"}}
 _MAX_PATHS = 64
 _UNKNOWN = object()   # a field written with a value only known at run time
+_HASHABLE = (str, int, float, bool)
 
 Write = tuple[str, Any, str]          # field, value IR, statement text
 Path = list[Write]
@@ -57,22 +59,47 @@ def _writes(stmt: T.Stmt, subject: str) -> list[Write]:
     return []
 
 
+@dataclass
+class _Tags:
+    """What a path leaves known about the tags: the ones there are unknown before the run."""
+
+    present: set[Any] = field(default_factory=set)
+    absent: set[Any] = field(default_factory=set)
+    exact: bool = False    # after `set tags = [...]`: no other tag is there
+
+    def add(self, tag: Any) -> None:
+        if tag is _UNKNOWN or not isinstance(tag, _HASHABLE):
+            self.exact = False
+            return
+        self.present.add(tag)
+        self.absent.discard(tag)
+
+    def remove(self, tag: Any) -> None:
+        if tag is _UNKNOWN or not isinstance(tag, _HASHABLE):
+            self.present.clear()
+            return
+        self.absent.add(tag)
+        self.present.discard(tag)
+
+
 def _final(path: Path) -> dict[str, Any]:
-    """The written fields after the path: constants where known, tags as added/removed."""
+    """The written fields after the path: constants where known, tags as a `_Tags`."""
     record: dict[str, Any] = {}
     for name, value, _ in path:
         if isinstance(value, T.Act):
             const = value.value[1] if value.value is not None and value.value[0] == "const" else _UNKNOWN
             if name == "tags":
-                # The tags present before the run are unknown: keep what was added and removed.
-                added, removed = record.setdefault("tags", (set(), set()))
-                if const is not _UNKNOWN:
-                    (added if value.verb == "add" else removed).add(const)
-                    (removed if value.verb == "add" else added).discard(const)
+                tags = record.setdefault("tags", _Tags())
+                (tags.add if value.verb == "add" else tags.remove)(const)
                 continue
             if value.verb == "escalate" and value.value is None:
                 const = _UNKNOWN   # one level up from an unknown level
             record[name] = const
+        elif name == "tags":
+            const = value[1] if value[0] == "const" else _UNKNOWN
+            known = isinstance(const, list) and all(isinstance(t, _HASHABLE) for t in const)
+            record["tags"] = (_Tags(set(const), exact=True) if known else
+                              _Tags(exact=True) if const is None else _Tags())
         else:
             record[name] = value[1] if value[0] == "const" else _UNKNOWN
     return record
@@ -101,7 +128,7 @@ def _falsified(conjunct: list[Any], subject: str, record: dict[str, Any]) -> boo
         path = conjunct[2][1] if conjunct[2][0] == "time" else conjunct[2]
         return path[0] == "path" and bool(path[2]) and path[2][0] not in record
     if "tags" in record:
-        decided = _tags_falsified(conjunct, subject, *record["tags"])
+        decided = _tags_falsified(conjunct, subject, record["tags"])
         if decided is not None:
             return decided
     paths = _tree_paths(conjunct)
@@ -111,15 +138,18 @@ def _falsified(conjunct: list[Any], subject: str, record: dict[str, Any]) -> boo
     return not compile_condition(conjunct)({subject: known, "event": {}})
 
 
-def _tags_falsified(conjunct: list[Any], subject: str, added: set[Any],
-                    removed: set[Any]) -> bool | None:
-    """`tags contains X` after X was removed, or `NOT tags contains X` after X was added: false.
-    Other tests on tags are undecided (None) or, when they do not read tags, not ours (None)."""
+def _tags_falsified(conjunct: list[Any], subject: str, tags: _Tags) -> bool | None:
+    """Is `[NOT] tags contains X` false after the path? Other tests that read tags: not known to
+    be (False); tests that do not read tags: not decided here (None)."""
     negated = conjunct[0] == "not"
     test = conjunct[1] if negated else conjunct
     if (test[0] == "test" and test[1] == "contains" and test[2][0] == "path"
-            and test[2][1] == subject and test[2][2] == ["tags"] and test[3][0] == "const"):
-        return test[3][1] in (added if negated else removed)
+            and test[2][1] == subject and test[2][2] == ["tags"] and test[3][0] == "const"
+            and isinstance(test[3][1], _HASHABLE)):
+        tag = test[3][1]
+        if negated:
+            return tag in tags.present
+        return tag in tags.absent or (tags.exact and tag not in tags.present)
     reads_tags = any(p[1] == subject and p[2][:1] == ["tags"] for p in _tree_paths(conjunct))
     return False if reads_tags else None
 
