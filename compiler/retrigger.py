@@ -97,9 +97,10 @@ def _final(path: Path) -> dict[str, Any]:
             record[name] = const
         elif name == "tags":
             const = value[1] if value[0] == "const" else _UNKNOWN
-            known = isinstance(const, list) and all(isinstance(t, _HASHABLE) for t in const)
-            record["tags"] = (_Tags(set(const), exact=True) if known else
-                              _Tags(exact=True) if const is None else _Tags())
+            if isinstance(const, list) and all(isinstance(t, _HASHABLE) for t in const):
+                record["tags"] = _Tags(set(const), exact=True)
+            else:
+                record["tags"] = _Tags(exact=True) if const is None else _Tags()
         else:
             record[name] = value[1] if value[0] == "const" else _UNKNOWN
     return record
