@@ -135,3 +135,19 @@ def test_non_utf8_script_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"WHEN ticket.created THEN add tag = \"caf\xe9\"")
     proc = zentra("check", str(bad))
     assert proc.returncode == 1 and "not UTF-8 text" in proc.stderr
+
+
+def test_previous_subject_feeds_changed_tests(tmp_path: Path) -> None:
+    script = tmp_path / "audit.zflow"
+    script.write_text('WHEN ticket.updated WHERE priority changed to "urgent" '
+                      'THEN add internal note = "was {{event.previous.priority}}"\n')
+    now = write(tmp_path, "now.json", {"priority": "urgent"})
+    before = write(tmp_path, "before.json", {"priority": "low"})
+    proc = zentra("dry-run", str(script), "--event", "ticket.updated", "--subject", now,
+                  "--previous", before, "--json")
+    run, = json.loads(proc.stdout)["runs"]
+    assert run["explain"] == {"text": 'priority changed to "urgent"', "value": True,
+                              "left": "urgent", "previous": "low", "right": "urgent"}
+    assert run["actions"][0]["value"] == "was low"
+    proc = zentra("dry-run", str(script), "--event", "ticket.updated", "--subject", now, "--json")
+    assert json.loads(proc.stdout)["runs"][0]["fired"] is False
