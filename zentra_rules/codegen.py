@@ -100,6 +100,17 @@ class _Gen:
                 ast.Compare(ast.Name(tmp, ast.Load()), [ast.Eq()], [const]),
                 self.call("eq", ast.Name(tmp, ast.Load()), const))
             return test if op == "=" else ast.UnaryOp(ast.Not(), test)
+        if op in ("in", "not in") and right[0] == "const" and isinstance(right[1], list) and all(
+                type(x) is str for x in right[1]):
+            # Membership in a list of strings: a set lookup, the general test for other values.
+            tmp = self.name("v")
+            test = ast.IfExp(
+                ast.Compare(self.call("type", ast.NamedExpr(ast.Name(tmp, ast.Store()),
+                                                             self.value(left))),
+                            [ast.Is()], [ast.Name("str", ast.Load())]),
+                ast.Compare(ast.Name(tmp, ast.Load()), [ast.In()], [self.bind(frozenset(right[1]))]),
+                self.call("is_in", ast.Name(tmp, ast.Load()), self.bind(right[1])))
+            return test if op == "in" else ast.UnaryOp(ast.Not(), test)
         if op in _BINARY or op in ("!=", "not in"):
             base = _BINARY.get(op) or _BINARY[op.replace("!=", "=").replace("not in", "in")]
             test = self.call(base, self.value(left), self.value(right))
