@@ -141,6 +141,11 @@ class Scope:
 
     # -- values --------------------------------------------------------------------------------
     def value(self, node: Any) -> tuple[IR, Type]:
+        if len(node.rest) >= self.ctx.limits.max_depth:
+            # Each `+`/`-` nests the expression one level deeper in the plan.
+            self.ctx.report(node, f"this expression joins more than {self.ctx.limits.max_depth} "
+                            "values with `+`/`-`; build the text in steps or shorten it")
+            return ["const", None], ANY
         ir, typ = self._term(node.first)
         for tail in node.rest:
             rir, rtyp = self._term(tail.term)
@@ -319,6 +324,7 @@ class Scope:
     def _same_kind(self, node: Any, where: Any, left: IR, lt: Type, right: IR, rt: Type,
                    advice: str = "compare it with") -> None:
         what = _describe_ir(left)
+        shown = f"`{what}`" if what != _LEFT else what
         if "any" in (lt.kind, rt.kind) or "null" in (lt.kind, rt.kind):
             return
         if lt.enum and right[0] == "const" and isinstance(right[1], str):
@@ -333,13 +339,13 @@ class Scope:
         if {lk, rk} == {"datetime", "string"}:
             const = right[1] if right[0] == "const" else None
             if isinstance(const, str) and as_datetime(const) is None:
-                self.ctx.report(where, f"`{what}` is a time; write it as an ISO date such as "
+                self.ctx.report(where, f"{shown} is a time; write it as an ISO date such as "
                                 '"2026-01-31T09:00:00Z", or use `now - 4 hours`')
             return
         if lk != rk:
             example = {"number": "a number such as 1", "string": 'a string such as "x"',
                        "bool": "true or false", "datetime": "a time such as `now - 4 hours`"}
-            self.ctx.report(where, f"type mismatch: `{what}` is {lt.describe()}, but this is "
+            self.ctx.report(where, f"type mismatch: {shown} is {lt.describe()}, but this is "
                             f"{rt.describe()}; {advice} {example.get(lk, lt.describe())}")
 
 
@@ -370,4 +376,7 @@ def _describe_ir(ir: IR) -> str:
     if ir[0] == "path":
         segs = ir[2]
         return ".".join(segs) if segs else ir[1]
-    return "the value on the left"
+    return _LEFT
+
+
+_LEFT = "the value on the left"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -162,6 +163,10 @@ def parse(text: str, filename: str = "<string>", limits: Limits = DEFAULT_LIMITS
         expected = _expected(exc)
         found = _found(text, pos)
         message = f"unexpected {found}"
+        odd = _invisible(text, pos)
+        if odd:
+            message += f" after an invisible character ({odd}); retype the space before it"
+            raise ZflowSyntaxError([diagnostic(text, filename, line, col, message)]) from None
         if "`end`" in expected:
             # The usual cause: an `if` or `parallel` block that was never closed.
             message += "; expected `end` to close the open `if`/`parallel` block, or a statement"
@@ -176,6 +181,14 @@ def parse(text: str, filename: str = "<string>", limits: Limits = DEFAULT_LIMITS
                                            getattr(exc, "col", 1) or 1, str(exc))]) from None
     finally:
         sys.setrecursionlimit(old_limit)
+
+
+def _invisible(text: str, pos: int) -> str:
+    """A non-ASCII space just before `pos` (pasted from a document), as U+XXXX, or ''."""
+    for char in text[max(pos - 2, 0):pos + 1]:
+        if not char.isascii() and (char.isspace() or unicodedata.category(char) in ("Cf", "Zs")):
+            return f"U+{ord(char):04X}"
+    return ""
 
 
 def _offset(text: str, line: int, col: int) -> int:

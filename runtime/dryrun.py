@@ -9,14 +9,29 @@ from typing import Any
 from zentra_rules.errors import InputError
 from zentra_rules.expr import explain
 from zentra_rules.limits import DEFAULT_LIMITS, Limits
-from zentra_rules.plan import Plan, describe_constant
+from zentra_rules.plan import Op, Plan, describe_constant
 from zentra_rules.schema import APPROVAL_OUTCOMES
+from zentra_rules.suggest import did_you_mean
 from zentra_rules.values import as_datetime
 
 from . import vm
 from .events import event_data, parse_event, triggered_by
 
 MAX_RESUMES = 1000
+MAX_JSON_DEPTH = 64   # records nest a few levels; far deeper input is a mistake, refused early
+
+
+def json_depth(doc: Any) -> int:
+    """How deeply a JSON document nests (iteratively: deep input must not exhaust the stack)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1) for child in
+                             (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
@@ -33,6 +48,16 @@ def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
         raise InputError("the subject must be a JSON object")
     if previous is not None and not isinstance(previous, dict):
         raise InputError("the previous subject must be a JSON object")
+    for what, doc in (("subject", subject), ("previous subject", previous)):
+        if json_depth(doc) > MAX_JSON_DEPTH:
+            raise InputError(f"the {what} is nested more than {MAX_JSON_DEPTH} levels deep")
+    requested = sorted({str(ins.args[0]) for plan in plans for ins in plan.code
+                        if ins.op is Op.REQUEST})
+    for key in decisions:
+        if key not in requested:
+            raise InputError(f"--decide {key}=…: no approval named `{key}` is requested in this "
+                             "script" + (did_you_mean(key, requested) or
+                                         f"; approvals: {', '.join(requested) or 'none'}"))
     now = now or datetime.now(UTC)
     runs = []
     for plan in plans:

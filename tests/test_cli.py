@@ -151,3 +151,31 @@ def test_previous_subject_feeds_changed_tests(tmp_path: Path) -> None:
     assert run["actions"][0]["value"] == "was low"
     proc = zentra("dry-run", str(script), "--event", "ticket.updated", "--subject", now, "--json")
     assert json.loads(proc.stdout)["runs"][0]["fired"] is False
+
+
+def test_deep_or_odd_input_is_a_one_line_error(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    doc: dict = {}  # type: ignore[type-arg]
+    cursor = doc
+    for _ in range(500):
+        cursor["n"] = {}
+        cursor = cursor["n"]
+    deep.write_text(json.dumps(doc))
+    arrays = tmp_path / "arrays.json"
+    arrays.write_text("[" * 1000 + "]" * 1000)
+    payload = write(tmp_path, "p.json", {"type": "new_joiner"})
+    cases = [
+        (["dry-run", str(SEED), "--event", "ticket.created", "--subject", str(deep)],
+         "the subject is nested more than 64 levels deep"),
+        (["dry-run", str(SEED), "--event", "ticket.created", "--subject", str(arrays)],
+         "JSON nested too deeply"),
+        (["dry-run", str(JOINER), "--event", "webhook.received:hr", "--subject", payload,
+          "--decide", "mangaer=approved"], "no approval named `mangaer` is requested in this script; "
+                                           "did you mean `manager`?"),
+        (["dry-run", str(SEED), "--subject", payload], "the following arguments are required: --event"),
+        (["check"], "the following arguments are required: FILE"),
+    ]
+    for args, message in cases:
+        proc = zentra(*args)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

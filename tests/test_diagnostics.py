@@ -161,3 +161,15 @@ def test_no_crash_and_a_clear_message(text: str, message: str) -> None:
 def test_retrigger_cases(text: str, warns: bool) -> None:
     found = diagnostics_of(text, "r.zflow")
     assert [d.severity for d in found] == (["warning"] if warns else [])
+
+
+@pytest.mark.parametrize("text, message", [
+    ('WHEN ticket.created WHERE title = ""' + " + title" * 1000 + ' THEN add tag = "x"',
+     "this expression joins more than 32 values with `+`/`-`"),
+    ("WHEN\u00a0ticket.created THEN escalate", "after an invisible character (U+00A0)"),
+    ('WHEN ticket.created WHERE priority + 1 = 2 THEN escalate',
+     "type mismatch: the value on the left is a string"),
+])
+def test_odd_scripts_get_clear_messages(text: str, message: str) -> None:
+    found = diagnostics_of(text, "o.zflow")
+    assert len(found) == 1 and message in found[0].message, found

@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from .errors import CompileError, InputError, ZentraError
 from .values import as_datetime
@@ -33,6 +33,8 @@ def _read_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{path}: JSON nested too deeply") from None
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -143,8 +145,15 @@ def _explain_lines(node: dict[str, Any], depth: int) -> list[str]:
     return lines
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line and exit 1, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zentra", description="Zentra rules: zflow automation.")
+    parser = _Parser(prog="zentra", description="Zentra rules: zflow automation.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="parse, compile and check scripts")
     p.add_argument("files", nargs="+", metavar="FILE")
