@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from typing import Any
 
 from zentra_rules.errors import Diagnostic
@@ -16,11 +17,9 @@ class Context:
         self.text = text
         self.filename = filename
         self.limits = limits
-        self.lines = text.splitlines()
-        self._starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                self._starts.append(index + 1)
+        # Lines end at "\n" only, as the parser counts them (not at "\r" or U+2028).
+        self.lines = text.split("\n")
+        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.diagnostics: list[Diagnostic] = []
 
     def line_col(self, pos: int) -> tuple[int, int]:
@@ -34,11 +33,18 @@ class Context:
         """The source text of a model object, whitespace folded (for explain trees)."""
         return " ".join(self.text[obj._tx_position:obj._tx_position_end].split())
 
+    def pos(self, line: int, col: int) -> int:
+        """The offset of a 1-based line:col (clamped to the text)."""
+        line = min(max(line, 1), len(self._starts))
+        return min(self._starts[line - 1] + max(col, 1) - 1, len(self.text))
+
+    def at(self, line: int, col: int, message: str, severity: str = "error") -> Diagnostic:
+        source_line = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+        return Diagnostic(message, line, col, severity, self.filename, source_line)
+
     def report(self, where: Any, message: str, severity: str = "error", offset: int = 0) -> None:
         pos = where if isinstance(where, int) else where._tx_position
-        line, col = self.line_col(pos + offset)
-        source_line = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        self.diagnostics.append(Diagnostic(message, line, col, severity, self.filename, source_line))
+        self.diagnostics.append(self.at(*self.line_col(pos + offset), message, severity))
 
     def warn(self, where: Any, message: str) -> None:
         self.report(where, message, "warning")

@@ -13,8 +13,10 @@ from typing import Any
 from textx import TextXError, TextXSyntaxError, metamodel_from_file
 from textx.metamodel import TextXMetaModel
 
-from zentra_rules.errors import Diagnostic, ZflowSyntaxError
+from zentra_rules.errors import ZflowSyntaxError
 from zentra_rules.limits import DEFAULT_LIMITS, Limits
+
+from .context import Context
 
 GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "zflow.tx"
 
@@ -25,16 +27,8 @@ def metamodel() -> TextXMetaModel:
     return metamodel_from_file(str(GRAMMAR), ignore_case=True, autokwd=True, skipws=True)
 
 
-def diagnostic(text: str, filename: str, line: int, col: int, message: str,
-               severity: str = "error") -> Diagnostic:
-    lines = text.splitlines()
-    source_line = lines[line - 1] if 0 < line <= len(lines) else ""
-    return Diagnostic(message, line, col, severity, filename, source_line)
-
-
-def line_col(text: str, pos: int) -> tuple[int, int]:
-    line = text.count("\n", 0, pos) + 1
-    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+def _refuse(ctx: Context, line: int, col: int, message: str) -> ZflowSyntaxError:
+    return ZflowSyntaxError([ctx.at(line, col, message)])
 
 
 _TOKEN = re.compile(r"""#[^\n]*|"(?:\\.|[^"\\\n])*"?|'(?:\\.|[^'\\\n])*'?|[A-Za-z_]\w*|[()\[\]]""")
@@ -80,11 +74,10 @@ def check_depth(text: str, filename: str, max_depth: int) -> None:
                 stack.pop()
         depth = len(stack) + nots
         if depth > max_depth:
-            line, col = line_col(text, match.start())
-            raise ZflowSyntaxError([diagnostic(
-                text, filename, line, col,
-                f"nesting is deeper than {max_depth} levels (brackets, `not`, if/parallel blocks); "
-                "split the condition or move part of it into its own workflow")])
+            ctx = Context(text, filename)
+            raise _refuse(ctx, *ctx.line_col(match.start()),
+                          f"nesting is deeper than {max_depth} levels (brackets, `not`, if/parallel "
+                          "blocks); split the condition or move part of it into its own workflow")
 
 
 _FRIENDLY = {
@@ -146,8 +139,8 @@ def parse(text: str, filename: str = "<string>", limits: Limits = DEFAULT_LIMITS
     if len(text.encode("utf-8", "surrogatepass")) > limits.max_source_bytes:
         size = limits.max_source_bytes
         shown = f"{size // 1024} KiB" if size % 1024 == 0 else f"{size} bytes"
-        raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,
-                               f"script is larger than {shown}; split it into several files")])
+        raise _refuse(Context(text, filename), 1, 1,
+                      f"script is larger than {shown}; split it into several files")
     check_depth(text, filename, limits.max_depth)
     old_limit = sys.getrecursionlimit()
     # Arpeggio recurses ~14 frames per nesting level; allow for that at the configured depth.
@@ -158,27 +151,26 @@ def parse(text: str, filename: str = "<string>", limits: Limits = DEFAULT_LIMITS
         # A script of nothing but comments and blanks parses to a bare string.
         return model if hasattr(model, "definitions") else SimpleNamespace(definitions=[])
     except TextXSyntaxError as exc:
+        ctx = Context(text, filename)
         line, col = exc.line or 1, exc.col or 1
-        pos = _offset(text, line, col)
+        pos = ctx.pos(line, col)
         expected = _expected(exc)
-        found = _found(text, pos)
-        message = f"unexpected {found}"
+        message = f"unexpected {_found(text, pos)}"
         odd = _invisible(text, pos)
         if odd:
             message += f" after an invisible character ({odd}); retype the space before it"
-            raise ZflowSyntaxError([diagnostic(text, filename, line, col, message)]) from None
-        if "`end`" in expected:
+        elif "`end`" in expected:
             # The usual cause: an `if` or `parallel` block that was never closed.
             message += "; expected `end` to close the open `if`/`parallel` block, or a statement"
         elif expected:
             message += f"; expected {_join(expected)}"
-        raise ZflowSyntaxError([diagnostic(text, filename, line, col, message)]) from None
+        raise _refuse(ctx, line, col, message) from None
     except RecursionError:
-        raise ZflowSyntaxError([diagnostic(text, filename, 1, 1,
-                               "script is nested too deeply to read; split it up")]) from None
+        raise _refuse(Context(text, filename), 1, 1,
+                      "script is nested too deeply to read; split it up") from None
     except TextXError as exc:
-        raise ZflowSyntaxError([diagnostic(text, filename, getattr(exc, "line", 1) or 1,
-                                           getattr(exc, "col", 1) or 1, str(exc))]) from None
+        raise _refuse(Context(text, filename), getattr(exc, "line", 1) or 1,
+                      getattr(exc, "col", 1) or 1, str(exc)) from None
     finally:
         sys.setrecursionlimit(old_limit)
 
@@ -189,13 +181,3 @@ def _invisible(text: str, pos: int) -> str:
         if not char.isascii() and (char.isspace() or unicodedata.category(char) in ("Cf", "Zs")):
             return f"U+{ord(char):04X}"
     return ""
-
-
-def _offset(text: str, line: int, col: int) -> int:
-    pos = 0
-    for _ in range(line - 1):
-        nxt = text.find("\n", pos)
-        if nxt < 0:
-            return len(text)
-        pos = nxt + 1
-    return pos + col - 1

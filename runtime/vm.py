@@ -129,12 +129,19 @@ class _Machine:
                     self._decide(var, "timed_out")
                 done = var["outcome"] != "pending"
             elif wait["kind"] == "until":
-                done = condition_fn(self.plan, wait["cond"])(self.env()) or self.due(wait["deadline"])
+                done = self._holds(wait) or self.due(wait["deadline"])
             else:
                 done = self.due(wait["deadline"])
             if done:
-                thread["wait"] = None
-                thread["pc"] += 1
+                self._wake(thread)
+
+    def _holds(self, wait: dict[str, Any]) -> bool:
+        return bool(condition_fn(self.plan, wait["cond"])(self.env()))
+
+    @staticmethod
+    def _wake(thread: dict[str, Any]) -> None:
+        thread["wait"] = None
+        thread["pc"] += 1
 
     # -- running ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -155,9 +162,8 @@ class _Machine:
         woke = False
         for thread in self.st["threads"]:
             wait = thread["wait"]
-            if wait and wait["kind"] == "until" and condition_fn(self.plan, wait["cond"])(self.env()):
-                thread["wait"] = None
-                thread["pc"] += 1
+            if wait and wait["kind"] == "until" and self._holds(wait):
+                self._wake(thread)
                 woke = True
         return woke
 

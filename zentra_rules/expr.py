@@ -1,8 +1,9 @@
 """Expression and condition trees (plan constants) turned into closures, and explained.
 
 The compiler emits JSON trees; here they become nested Python closures over a path accessor —
-no `eval`, no `exec`, user values captured as constants. The explain walk reuses the same leaf
-closures so it reports exactly what the fast path computed.
+no `eval`, no `exec`, user values captured as constants. These closures are the reference
+semantics: `codegen.py` generates faster code for WHERE conditions and is tested against them,
+and explain uses them to report what each test compared.
 
 Expressions:  ["const", v] ["dur", seconds] ["now"] ["path", root, [seg...], [refkind...]]
               ["time", a] (a stored time read as a time)
@@ -143,15 +144,9 @@ def compile_condition(node: list[Any]) -> Pred:
     tag = node[0]
     if tag == "and":
         parts = [compile_condition(c) for c in node[1]]
-        if len(parts) == 2:
-            a, b = parts
-            return lambda env: a(env) and b(env)
         return lambda env: all(p(env) for p in parts)
     if tag == "or":
         parts = [compile_condition(c) for c in node[1]]
-        if len(parts) == 2:
-            a, b = parts
-            return lambda env: a(env) or b(env)
         return lambda env: any(p(env) for p in parts)
     if tag == "not":
         inner = compile_condition(node[1])
@@ -196,22 +191,8 @@ def _compile_test(node: list[Any]) -> tuple[Pred, Fn, Fn | None]:
             value = lhs(env)
             return isinstance(value, str) and pattern is not None and pattern.search(value) is not None
         return match, lhs, rhs
-    if op == "=" and right[0] == "const" and isinstance(right[1], str):
-        const = right[1]
-
-        def eq_str(env: Env) -> bool:
-            value = lhs(env)
-            return value == const if type(value) is str else V.eq(value, const)
-        return eq_str, lhs, rhs
-    if op == "in" and right[0] == "const" and isinstance(right[1], list) and all(
-            type(x) is str for x in right[1]):
-        members = frozenset(right[1])
-        consts = right[1]
-
-        def in_strs(env: Env) -> bool:
-            value = lhs(env)
-            return value in members if type(value) is str else V.is_in(value, consts)
-        return in_strs, lhs, rhs
+    # No fast paths here: these closures are the reference semantics (and serve explain);
+    # speed comes from `codegen.generate_condition`, which tests check against them.
     fn = _binary(op)
     return (lambda env: fn(lhs(env), rhs(env))), lhs, rhs
 
