@@ -173,3 +173,10 @@ def test_retrigger_cases(text: str, warns: bool) -> None:
 def test_odd_scripts_get_clear_messages(text: str, message: str) -> None:
     found = diagnostics_of(text, "o.zflow")
     assert len(found) == 1 and message in found[0].message, found
+
+
+def test_source_line_follows_the_parsers_line_count() -> None:
+    # A form feed or a lone carriage return inside a comment is not a line break for the parser.
+    text = "# page\x0cbreak\rhere\nWHEN ticket.created WHERE prority = 1 THEN escalate"
+    found = diagnostics_of(text, "ff.zflow")
+    assert (found[0].line, found[0].source_line) == (2, text.split("\n")[1])
