@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +24,22 @@ def plan_of(text: str) -> Plan:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend (PostgreSQL: a schema of its own, dropped after)."""
+    from .services import database_url
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def rig(db_url: str) -> Iterator[Any]:
+    """A clock-controlled engine on a real database."""
+    from .rig import Rig
+    r = Rig(db_url)
+    try:
+        yield r
+    finally:
+        r.close()

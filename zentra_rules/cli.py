@@ -1,4 +1,4 @@
-"""The `zentra` command line: check, compile and dry-run zflow scripts."""
+"""The `zentra` command line: check, compile and dry-run zflow scripts (and run the engine)."""
 
 from __future__ import annotations
 
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="who caused the event (event.actor)")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
     p.set_defaults(func=cmd_dry_run)
+    from .cli_ops import add_commands
+    add_commands(sub)
     return parser
 
 

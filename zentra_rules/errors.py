@@ -71,3 +71,23 @@ class RunError(ZentraError):
 
 class InputError(ZentraError):
     """Bad input to a command or an API call (missing file, invalid JSON, unknown event)."""
+
+
+class DeliveryError(RunError):
+    """An external send (email, chat, outbound webhook) failed; `retryable` says whether to retry."""
+
+
+class WebhookVerificationError(ZentraError):
+    """An inbound webhook's headers or signature do not verify (always answered 401)."""
+
+
+class NotFoundError(InputError):
+    """The record asked for does not exist (HTTP 404)."""
+
+
+class ForbiddenError(InputError):
+    """The caller may not do this (HTTP 403), e.g. decide an approval they were not asked for."""
+
+
+class ConflictError(InputError):
+    """The request clashes with the current state (HTTP 409), e.g. an approval already decided."""

@@ -193,6 +193,11 @@ class Plan:
                          f"; line {ins.line}")
         return "\n".join(lines)
 
+    def describe(self, pc: int) -> str:
+        """One instruction as the disassembler prints it, without the index (audit steps)."""
+        ins = self.code[pc]
+        return f"{ins.op.value} {self._operands(ins)}".rstrip()
+
     def _operands(self, ins: Instruction) -> str:
         consts = CONSTANT_OPERANDS.get(ins.op, ())
         jumps = range(len(ins.args))[JUMP_OPERANDS[ins.op]] if ins.op in JUMP_OPERANDS else ()

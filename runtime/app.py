@@ -1,0 +1,30 @@
+"""Wiring for a process: the store, the engine and the queue from one configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from huey import Huey
+
+from zentra_rules.clock import Clock, SystemClock
+from zentra_rules.config import Config
+from zentra_rules.store import Store, open_store
+
+from .engine import Engine
+from .tasks import HueyQueue, make_huey
+
+
+@dataclass
+class App:
+    store: Store
+    engine: Engine
+    huey: Huey
+
+
+def open_app(config: Config, clock: Clock | None = None, huey: Huey | None = None) -> App:
+    """Everything a server or worker process needs, on the configured database and queue."""
+    store = open_store(config.database_url)
+    engine = Engine(store, clock or SystemClock(), config)
+    huey = huey if huey is not None else make_huey(config.queue_url)
+    HueyQueue(huey, engine)
+    return App(store, engine, huey)

@@ -1,0 +1,256 @@
+"""The durable engine: events become executions, executions advance in slices, sends leave.
+
+Every entry point reads the time from the one clock it was given and talks to the database only
+through the store. The queue (Huey) only wakes workers: the database is the queue of record, so a
+lost task costs a sweep interval, never a run.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from zentra_rules.clock import Clock
+from zentra_rules.config import Config
+from zentra_rules.errors import InputError, NotFoundError
+from zentra_rules.expr import explain
+from zentra_rules.plan import Plan
+from zentra_rules.store import Store
+
+from . import delivery, slices, sweeper
+from .events import SCENARIO_EVENT, event_data, subject_root
+from .matcher import Matcher
+
+
+class Queue(Protocol):
+    """What the engine asks of the task queue: wake somebody up for this id (now or later)."""
+
+    def advance(self, execution_id: int, eta: datetime | None = None) -> None: ...
+    def process(self, event_id: int) -> None: ...
+    def deliver(self, send_id: int, eta: datetime | None = None) -> None: ...
+
+
+class NoQueue:
+    """No workers to wake: the sweeper finds everything (tests that drive the engine by hand)."""
+
+    def advance(self, execution_id: int, eta: datetime | None = None) -> None:
+        pass
+
+    def process(self, event_id: int) -> None:
+        pass
+
+    def deliver(self, send_id: int, eta: datetime | None = None) -> None:
+        pass
+
+
+class Engine:
+    """One per process; safe to share between worker threads."""
+
+    def __init__(self, store: Store, clock: Clock, config: Config, queue: Queue | None = None):
+        self.store, self.clock, self.config = store, clock, config
+        self.queue: Queue = queue or NoQueue()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._plans: dict[int, Plan] = {}
+        self._matcher: tuple[tuple[int, ...], Matcher, dict[int, int]] | None = None
+
+    # -- definitions ------------------------------------------------------------------------
+    def publish(self, plans: list[Plan], author: str) -> list[dict[str, Any]]:
+        """Store each compiled definition as its next version (the newest becomes active)."""
+        now = self.clock.now()
+        out = []
+        for plan in plans:
+            version = self.store.publish(plan.name, plan.kind, plan.source, plan.to_json(),
+                                         plan.hash, author, now)
+            out.append({"kind": plan.kind, "name": plan.name, "version": version})
+        return out
+
+    def plan(self, version_id: int) -> Plan:
+        """A version's plan, loaded once: versions never change."""
+        if version_id not in self._plans:
+            self._plans[version_id] = Plan.from_json(self.store.version_plan(version_id))
+        return self._plans[version_id]
+
+    def plan_of(self, run: dict[str, Any]) -> Plan:
+        """The plan a stored execution runs (the version it started with)."""
+        return self.plan(int(run["version_id"]))
+
+    def matcher(self) -> tuple[Matcher, dict[int, int]]:
+        """The matcher over the active versions (rebuilt when the active set changes)."""
+        active = tuple(v for v, _ in self.store.active_versions())
+        if self._matcher is None or self._matcher[0] != active:
+            plans = [self.plan(v) for v in active]
+            self._matcher = (active, Matcher(plans), {id(p): v for p, v in zip(plans, active,
+                                                                                 strict=True)})
+        return self._matcher[1], self._matcher[2]
+
+    # -- records (what the API and tests change; each change is an event) -----------------
+    def create_ticket(self, fields: dict[str, Any], actor: str = "api") -> dict[str, Any]:
+        with self.store.tx():
+            record, event = self.store.create_ticket(fields, self.clock.now(), actor)
+        self._process_soon([event])
+        return record
+
+    def update_ticket(self, ticket_id: Any, changes: dict[str, Any],
+                      actor: str = "api") -> dict[str, Any]:
+        with self.store.tx():
+            record, events = self.store.update_ticket(ticket_id, changes, self.clock.now(), actor)
+        self._process_soon(events)
+        return record
+
+    def put_asset(self, fields: dict[str, Any], create: bool, actor: str = "api") -> dict[str, Any]:
+        with self.store.tx():
+            record, events = self.store.put_asset(fields, self.clock.now(), actor, create)
+        self._process_soon(events)
+        return record
+
+    def put_change(self, fields: dict[str, Any], create: bool, actor: str = "api") -> dict[str, Any]:
+        with self.store.tx():
+            record, events = self.store.put_change(fields, self.clock.now(), actor, create)
+        self._process_soon(events)
+        return record
+
+    def receive_webhook(self, name: str, payload: Any, webhook_id: str | None = None,
+                        actor: str | None = None) -> int:
+        """An inbound webhook's event (a repeated webhook-id returns the first event's id)."""
+        if not isinstance(payload, dict):
+            raise InputError("a webhook payload must be a JSON object")
+        now = self.clock.now()
+        with self.store.tx():
+            if webhook_id is not None:
+                seen = self.store.accept_inbound(name, webhook_id, now)
+                if seen is not None:
+                    return seen
+            event = self.store.emit("webhook.received", now, qualifier=name,
+                                    subject_kind="payload", subject=payload, actor=actor)
+            if webhook_id is not None:
+                self.store.inbound_event(name, webhook_id, event)
+        self._process_soon([event])
+        assert event is not None
+        return event
+
+    def decide(self, request_id: int, user: str, decision: str,
+               comment: str | None = None) -> dict[str, Any]:
+        """An approver's decision; the execution waiting for it is woken."""
+        request = self.store.decide(request_id, user, decision, comment, self.clock.now())
+        if request["status"] != "pending":
+            self.queue.advance(request["execution"])
+        return request
+
+    def _process_soon(self, events: Sequence[int | None]) -> None:
+        for event in events:
+            if event is not None:
+                self.queue.process(event)
+
+    # -- events -> executions ---------------------------------------------------------------
+    def process_event(self, event_id: int) -> list[int]:
+        """Match an event against the active definitions; each match becomes an execution."""
+        event = self.store.event(event_id)
+        if event is None or event["processed"]:
+            return []
+        matcher, versions = self.matcher()
+        name, qualifier = event["name"], event["qualifier"]
+        subject, now = event["subject"], self.clock.now()
+        records = (self.store.referenced(event["subject_kind"], subject)
+                   if event["subject_kind"] in ("ticket", "asset", "change") and subject else {})
+        data = event_data(name, qualifier, subject, event["previous"], event["at"], event["actor"],
+                          records)
+        env = {**data, "$now": now}
+        trigger = name + (f":{qualifier}" if qualifier else "")
+        fired = []
+        for plan in matcher.candidates(trigger, subject):
+            if name == "schedule.cron" and not any(
+                    t.qualifier == qualifier and t.tz == (subject or {}).get("tz")
+                    for t in plan.triggers):
+                continue   # the same expression in another time zone fires at another minute
+            tree = (explain(plan.constants[plan.condition], env) if plan.condition >= 0
+                    else {"text": "(no condition)", "value": True})
+            if tree["value"]:
+                fired.append((plan, tree))
+        runnable: list[int] = []
+        with self.store.tx():
+            if not self.store.mark_processed(event_id, now):
+                return []
+            for plan, tree in fired:
+                status, reason = self._admit(plan, event, now)
+                execution = self.store.create_execution(
+                    now, definition=plan.name, version=versions[id(plan)], kind=plan.kind,
+                    trigger=trigger, event=event_id, subject_kind=event["subject_kind"],
+                    subject_id=event["subject_id"], cascade=event["cascade"],
+                    inputs={"data": data, "explain": tree}, state=None, status=status,
+                    reason=reason, finished_at=None if status == "runnable" else now)
+                self.store.audit("execution." + ("started" if status == "runnable" else status),
+                                 now, {"workflow": plan.name, "event": event_id,
+                                       "reason": reason}, execution, _subject_key(event))
+                if status == "runnable":
+                    runnable.append(execution)
+            if name in ("ticket.updated", "asset.lifecycle_changed") and event["subject_id"]:
+                for waiting in self.store.waiting_on_subject(event["subject_kind"],
+                                                             event["subject_id"]):
+                    if self.store.nudge(waiting, now):
+                        runnable.append(waiting)
+        for execution in runnable:
+            self.queue.advance(execution)
+        return runnable
+
+    def _admit(self, plan: Plan, event: dict[str, Any], now: datetime) -> tuple[str, str | None]:
+        """Loop protection: the cascade depth of the event and the per-subject rate limit."""
+        limits = self.config.limits
+        if event["cascade"] > limits.cascade_depth:
+            return "stopped", (f"cascade limit reached: this event is {event['cascade']} changes "
+                               f"deep in a chain of workflow effects (limit {limits.cascade_depth});"
+                               f" the chain stops here (event {event['id']} from execution "
+                               f"{event['execution']})")
+        if event["subject_id"] is not None and self.store.runs_since(
+                plan.name, event["subject_kind"], event["subject_id"],
+                now - timedelta(minutes=1)) >= limits.runs_per_minute:
+            return "stopped", (f"rate limit reached: `{plan.name}` already ran "
+                               f"{limits.runs_per_minute} times on {event['subject_kind']} "
+                               f"{event['subject_id']} in the last minute")
+        return "runnable", None
+
+    def start_scenario(self, name: str, ticket_id: Any, actor: str = "api") -> int:
+        """An agent runs a scenario on a ticket: a new execution of its active version."""
+        version = self.store.active_version_of(name)
+        if version is None or self.plan(version).kind != "scenario":
+            raise NotFoundError(f"no active scenario named `{name}`")
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is None:
+            raise NotFoundError(f"no ticket {ticket_id}")
+        now = self.clock.now()
+        plan = self.plan(version)
+        data = event_data(SCENARIO_EVENT, name, ticket, None, now, actor,
+                          self.store.referenced("ticket", ticket))
+        tree = (explain(plan.constants[plan.condition], {**data, "$now": now})
+                if plan.condition >= 0 else {"text": "(no condition)", "value": True})
+        with self.store.tx():
+            execution = self.store.create_execution(
+                now, definition=name, version=version, kind="scenario",
+                trigger=f"{SCENARIO_EVENT}:{name}", event=None, subject_kind="ticket",
+                subject_id=ticket["id"], cascade=0, inputs={"data": data, "explain": tree},
+                state=None, status="runnable" if tree["value"] else "skipped",
+                reason=None if tree["value"] else "its condition does not hold for this ticket")
+            self.store.audit("execution.started", now, {"workflow": name, "actor": actor},
+                             execution, f"ticket:{ticket['id']}")
+        self.queue.advance(execution)
+        return execution
+
+    # -- slices, sends and the sweeper live in their own modules -----------------------------
+    def advance(self, execution_id: int) -> None:
+        slices.advance(self, execution_id)
+
+    def deliver(self, send_id: int) -> None:
+        delivery.deliver(self, send_id)
+
+    def sweep(self) -> dict[str, int]:
+        return sweeper.sweep(self)
+
+
+def _subject_key(event: dict[str, Any]) -> str | None:
+    return f"{event['subject_kind']}:{event['subject_id']}" if event["subject_id"] else None
+
+
+__all__ = ["Engine", "NoQueue", "Queue", "subject_root"]

@@ -1,0 +1,102 @@
+"""Huey glue: thin tasks that pass only ids to the engine, and the worker loop with its sweeper."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey.api import TaskWrapper
+
+from zentra_rules.errors import InputError
+
+from .engine import Engine
+
+log = logging.getLogger("zentra.worker")
+
+
+def make_huey(url: str, name: str = "zentra") -> Huey:
+    """Huey on `queue.url`: sqlite:///FILE (embedded), redis://HOST:PORT/DB, or memory://."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = parts.path[1:] if parts.path.startswith("/") else parts.path
+        if not path:
+            raise InputError(f"queue.url {url!r}: a SQLite URL names a file")
+        return SqliteHuey(name, filename=path, utc=True, results=False)
+    if parts.scheme in ("redis", "rediss"):
+        return RedisHuey(name, url=url, utc=True, results=False)
+    if parts.scheme == "memory":
+        return MemoryHuey(name, utc=True, results=False)
+    raise InputError(f"queue.url {url!r}: expected sqlite:///FILE, redis://HOST:PORT/DB or memory://")
+
+
+class HueyQueue:
+    """The engine's `Queue` on Huey. Tasks carry ids only (Huey pickles arguments)."""
+
+    def __init__(self, huey: Huey, engine: Engine):
+        self.huey = huey
+        self._advance: TaskWrapper = huey.task(name="zentra.advance")(engine.advance)
+        self._process: TaskWrapper = huey.task(name="zentra.process")(engine.process_event)
+        self._deliver: TaskWrapper = huey.task(name="zentra.deliver")(engine.deliver)
+        engine.queue = self
+
+    def advance(self, execution_id: int, eta: datetime | None = None) -> None:
+        self._enqueue(self._advance, execution_id, eta)
+
+    def process(self, event_id: int) -> None:
+        self._enqueue(self._process, event_id, None)
+
+    def deliver(self, send_id: int, eta: datetime | None = None) -> None:
+        self._enqueue(self._deliver, send_id, eta)
+
+    @staticmethod
+    def _enqueue(task: TaskWrapper, ident: int, eta: datetime | None) -> None:
+        # An aware UTC eta: Huey reads a naive one as local time.
+        if eta is None:
+            task(ident)
+        else:
+            task.schedule(args=(ident,), eta=eta)
+
+
+def sweeper_loop(engine: Engine, stop: threading.Event, interval: float) -> None:
+    """Sweep every `interval` seconds until `stop` is set; a failing pass is logged, not fatal."""
+    while not stop.is_set():
+        try:
+            engine.sweep()
+        except Exception:   # the sweeper is the safety net: it must outlive a bad pass
+            log.exception("sweep failed; trying again in %.1f s", interval)
+        stop.wait(interval)
+
+
+def run_worker(engine: Engine, huey: Huey, workers: int, sweep_seconds: float,
+               **consumer_options: Any) -> None:
+    """`zentra worker`: a Huey consumer plus a sweeper thread, until SIGINT/SIGTERM."""
+    stop = threading.Event()
+    sweeper = threading.Thread(target=sweeper_loop, args=(engine, stop, sweep_seconds),
+                               name="zentra-sweeper", daemon=True)
+    sweeper.start()
+    options = {"workers": workers, "worker_type": "thread", "periodic": False,
+               "initial_delay": 0.05, "backoff": 1.15, "max_delay": 0.5, **consumer_options}
+    consumer = huey.create_consumer(**options)
+    try:
+        consumer.run()
+    finally:
+        stop.set()
+
+
+def drain(huey: Huey, now: datetime, limit: int = 100_000) -> int:
+    """Run, in this thread, every task due at `now` (tests drive time by hand with this)."""
+    stamp = now.astimezone(UTC).replace(tzinfo=None)   # Huey's utc=True timestamps are naive UTC
+    done = 0
+    while done < limit:
+        for task in huey.read_schedule(stamp):
+            huey.enqueue(task)
+        task = huey.dequeue()
+        if task is None:
+            return done
+        huey.execute(task, stamp)
+        done += 1
+    return done

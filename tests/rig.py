@@ -1,0 +1,48 @@
+"""A clock-controlled engine for tests: a hand-moved clock and an in-memory Huey driven by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from compiler import compile_source
+from runtime.app import App, open_app
+from runtime.tasks import drain, make_huey
+from zentra_rules.clock import ManualClock
+from zentra_rules.config import Config
+
+from .conftest import NOW
+
+
+class Rig:
+    """The engine on a real database; time moves only when a test says so."""
+
+    def __init__(self, database_url: str, start: datetime = NOW, **config: Any):
+        self.clock = ManualClock(start)
+        self.config = Config(database_url=database_url, queue_url="memory://",
+                             allow_private=True, **config)
+        self.app: App = open_app(self.config, self.clock, make_huey("memory://"))
+        self.engine, self.store = self.app.engine, self.app.store
+
+    def publish(self, source: str) -> list[dict[str, Any]]:
+        return self.engine.publish(compile_source(source, "test.zflow"), "tests")
+
+    def settle(self, rounds: int = 50) -> int:
+        """Run every due task and sweep until nothing is left to do now."""
+        total = 0
+        for _ in range(rounds):
+            done = drain(self.app.huey, self.clock.now())
+            swept = self.engine.sweep()
+            done += drain(self.app.huey, self.clock.now())
+            total += done
+            if not done and not swept["woken"] and not swept["events"]:
+                return total
+        raise AssertionError("the engine did not settle")
+
+    def jump(self, **delta: float) -> None:
+        """Move the clock on and let everything due by then happen."""
+        self.clock.advance(**delta)
+        self.settle()
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,68 @@
+"""The `zentra` commands that run against the configured database and queue."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any, TextIO
+
+from .errors import InputError
+
+
+def _app(args: argparse.Namespace) -> Any:
+    from runtime.app import open_app
+
+    from .config import load
+    return open_app(load(args.config))
+
+
+def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from runtime.tasks import run_worker
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = _app(args)
+    config = app.engine.config
+    run_worker(app.engine, app.huey, args.workers or config.workers, config.sweep_seconds)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from compiler import compile_source
+    app = _app(args)
+    for path in args.files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {path}: {exc}") from None
+        for d in app.engine.publish(compile_source(text, path), args.author):
+            print(f"{path}: {d['kind']} {d['name']} version {d['version']} (active)", file=out)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    app = _app(args)
+    with app.store.tx():
+        print(app.store.create_token(args.role, args.user, app.engine.clock.now()), file=out)
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="PATH", help="configuration file (default: zentra.toml)")
+
+    p = sub.add_parser("worker", help="a queue consumer with a sweeper (run many to scale out)")
+    common(p)
+    p.add_argument("--workers", type=int, help="worker threads (default: runtime.workers)")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("publish", help="compile scripts and store each definition as a new version")
+    common(p)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--author", default="cli", help="recorded as the versions' author")
+    p.set_defaults(func=cmd_publish)
+    p = sub.add_parser("token", help="API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    p = tsub.add_parser("create", help="print a new API token")
+    common(p)
+    p.add_argument("--role", required=True, choices=["admin", "editor", "agent", "viewer"])
+    p.add_argument("--user", help="the user the token acts as")
+    p.set_defaults(func=cmd_token)

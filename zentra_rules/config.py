@@ -1,0 +1,101 @@
+"""Configuration: one optional TOML file, every key overridable by `ZENTRA_<SECTION>_<KEY>`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .limits import Limits
+
+DEFAULT_FILE = "zentra.toml"
+
+# section -> key -> default; the environment variable of a key is ZENTRA_SECTION_KEY.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "database": {"url": "sqlite:///zentra.db"},
+    "queue": {"url": "sqlite:///zentra-queue.db"},
+    "integrations": {"email_url": "", "slack_url": "", "teams_url": ""},
+    "webhooks": {"allow_private": False, "timeout": 10.0, "max_attempts": 8},
+    "server": {"admin_token": ""},
+    "runtime": {"lease_seconds": 30.0, "sweep_seconds": 5.0, "workers": 2},
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting the engine reads; secrets (URLs with tokens) are never printed."""
+
+    database_url: str = "sqlite:///zentra.db"
+    queue_url: str = "sqlite:///zentra-queue.db"
+    integrations: Mapping[str, str] = field(default_factory=dict)   # email|slack|teams -> Apprise URL
+    allow_private: bool = False
+    webhook_timeout: float = 10.0
+    max_attempts: int = 8
+    admin_token: str = ""
+    lease_seconds: float = 30.0
+    sweep_seconds: float = 5.0
+    workers: int = 2
+    limits: Limits = field(default_factory=Limits)
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise InputError(f"configuration {name}: expected true or false, got {value!r}")
+    if isinstance(default, int | float):
+        try:
+            return type(default)(value)
+        except (TypeError, ValueError):
+            raise InputError(f"configuration {name}: expected a number, got {value!r}") from None
+    if not isinstance(value, str):
+        raise InputError(f"configuration {name}: expected a string")
+    return value
+
+
+def load(path: str | os.PathLike[str] | None = None,
+         environ: Mapping[str, str] | None = None) -> Config:
+    """Read `path` (or ./zentra.toml if present), then apply ZENTRA_* environment overrides."""
+    environ = os.environ if environ is None else environ
+    doc: dict[str, Any] = {}
+    file = Path(path) if path else Path(environ.get("ZENTRA_CONFIG", DEFAULT_FILE))
+    if path or file.exists():
+        try:
+            doc = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{file}: configuration file not found") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InputError(f"{file}: cannot read configuration: {exc}") from None
+    values: dict[str, Any] = {}
+    for section, keys in DEFAULTS.items():
+        given = doc.get(section, {})
+        if not isinstance(given, dict):
+            raise InputError(f"configuration [{section}] must be a table")
+        for key, default in keys.items():
+            # integrations.email.url in TOML is [integrations.email] url = "..."
+            sub, _, leaf = key.partition("_")
+            raw = given.get(key, default)
+            if section == "integrations" and isinstance(given.get(sub), dict):
+                raw = given[sub].get(leaf, default)
+            env = f"ZENTRA_{section}_{key}".upper()
+            if env in environ:
+                raw = environ[env]
+            values[f"{section}.{key}"] = _coerce(raw, default, f"{section}.{key.replace('_', '.')}")
+    return Config(
+        database_url=values["database.url"], queue_url=values["queue.url"],
+        integrations={k: values[f"integrations.{k}_url"] for k in ("email", "slack", "teams")
+                      if values[f"integrations.{k}_url"]},
+        allow_private=values["webhooks.allow_private"],
+        webhook_timeout=values["webhooks.timeout"], max_attempts=values["webhooks.max_attempts"],
+        admin_token=values["server.admin_token"],
+        lease_seconds=values["runtime.lease_seconds"], sweep_seconds=values["runtime.sweep_seconds"],
+        workers=values["runtime.workers"])

@@ -1,0 +1,43 @@
+"""The one gateway to the database: peewee is used here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import peewee as pw
+
+from .approvals import Approvals
+from .db import open_database
+from .outbox import ROLES, Sends
+from .records import Records, check_fields
+from .runs import Runs
+
+__all__ = ["ROLES", "Store", "check_fields", "open_store"]
+
+
+class Store(Records, Runs, Approvals, Sends):
+    """Every read and write the engine makes; times are passed in, never read from a clock."""
+
+    def __init__(self, db: pw.Database):
+        self.db = db
+
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        """One transaction (SQLite: IMMEDIATE, so writers queue instead of failing)."""
+        with self.db.connection_context() if self.db.is_closed() else _nothing(), self.db.atomic():
+            yield
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def open_store(url: str) -> Store:
+    """The store on `database.url`, schema created and migrated."""
+    return Store(open_database(url))

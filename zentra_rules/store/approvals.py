@@ -1,0 +1,190 @@
+"""Approval requests and their append-only, hash-chained decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import peewee as pw
+
+from ..errors import ConflictError, ForbiddenError, NotFoundError
+from ..values import iso
+from .models import ApprovalDecision, ApprovalRequest
+from .runs import GENESIS, chain_hash
+
+Record = dict[str, Any]
+
+
+class Approvals:
+    """Mixin of `Store`: who is asked, who decided, and the one outcome."""
+
+    db: pw.Database
+
+    if TYPE_CHECKING:   # provided by the other mixins of Store
+        def lock_chain(self, table: str) -> None: ...
+        def nudge(self, execution_id: int, now: datetime) -> bool: ...
+        def get_user(self, key: str) -> Record | None: ...
+        def users_in(self, field: str, value: str) -> list[str]: ...
+
+    def resolve_approvers(self, approvers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each approver entry (user, role, group or a path's value) with the user ids it means.
+
+        An address with no user behind it is kept as it is: that person can decide once a user
+        with that email exists."""
+        out = []
+        for entry in approvers:
+            kind, value = entry["kind"], entry["value"]
+            if kind in ("role", "group"):
+                users = self.users_in(kind + "s", str(value))
+            elif isinstance(value, str) and value:
+                user = self.get_user(value)
+                users = [user["id"]] if user else [value]
+            else:
+                users = []
+            out.append({"kind": kind, "value": value, "users": users})
+        return out
+
+    def create_request(self, execution: int, name: str, approvers: list[dict[str, Any]],
+                       order: str, deadline: datetime | None, via: list[str],
+                       remind_every: float | None, remind_before: float | None,
+                       now: datetime) -> int:
+        first = None
+        if remind_every:
+            first = now + timedelta(seconds=remind_every)
+        elif remind_before is not None and deadline is not None:
+            first = deadline - timedelta(seconds=remind_before)
+        if first is not None and deadline is not None and first >= deadline:
+            first = None
+        return int(ApprovalRequest.insert(
+            execution=execution, name=name, approvers=approvers, order=order, status="pending",
+            stage=0, deadline=deadline, via=via, remind_every=remind_every,
+            remind_before=remind_before, next_reminder_at=first, created_at=now).execute())
+
+    def approval(self, request_id: int) -> Record:
+        row = ApprovalRequest.get_or_none(ApprovalRequest.id == request_id)
+        if row is None:
+            raise NotFoundError(f"no approval request {request_id}")
+        return self._request(row)
+
+    def approval_of(self, execution: int, name: str) -> Record | None:
+        row = ApprovalRequest.get_or_none(ApprovalRequest.execution == execution,
+                                          ApprovalRequest.name == name)
+        return None if row is None else self._request(row)
+
+    def approvals(self, status: str | None = None, user: str | None = None) -> list[Record]:
+        query = ApprovalRequest.select().order_by(ApprovalRequest.id)
+        if status is not None:
+            query = query.where(ApprovalRequest.status == status)
+        rows = [self._request(r) for r in query]
+        if user is not None:
+            rows = [r for r in rows if user in self._asked(r)]
+        return rows
+
+    def decisions(self, request_id: int) -> list[Record]:
+        return [{"user": d.user, "decision": d.decision, "comment": d.comment, "at": iso(d.at)}
+                for d in ApprovalDecision.select().where(ApprovalDecision.request == request_id)
+                .order_by(ApprovalDecision.id)]
+
+    @staticmethod
+    def _request(row: ApprovalRequest) -> Record:
+        return {"id": row.id, "execution": row.execution_id, "name": row.name,
+                "approvers": row.approvers, "order": row.order, "status": row.status,
+                "stage": row.stage, "deadline": iso(row.deadline) if row.deadline else None,
+                "via": row.via, "remind_every": row.remind_every,
+                "remind_before": row.remind_before, "reminders_sent": row.reminders_sent,
+                "created_at": iso(row.created_at),
+                "decided_at": iso(row.decided_at) if row.decided_at else None}
+
+    def _asked(self, request: Record, decided: list[Record] | None = None) -> list[str]:
+        """The users whose decision the request is waiting for now."""
+        entries = request["approvers"]
+        if request["order"] == "sequential":
+            entries = entries[request["stage"]:request["stage"] + 1]
+        elif request["order"] == "parallel all":
+            approved = {d["user"] for d in (decided or []) if d["decision"] == "approve"}
+            entries = [e for e in entries if not approved & set(e["users"])]
+        return sorted({u for e in entries for u in e["users"]})
+
+    def asked(self, request_id: int) -> list[str]:
+        return self._asked(self.approval(request_id), self.decisions(request_id))
+
+    def decide(self, request_id: int, user: str, decision: str, comment: str | None,
+               now: datetime) -> Record:
+        """Record one approver's decision; exactly one outcome wins against the timeout."""
+        if decision not in ("approve", "reject"):
+            raise ConflictError("a decision is `approve` or `reject`")
+        with self.db.atomic():
+            query = ApprovalRequest.select().where(ApprovalRequest.id == request_id)
+            if isinstance(self.db, pw.PostgresqlDatabase):
+                query = query.for_update()   # SQLite's IMMEDIATE transaction already serialises
+            row = query.first()
+            if row is None:
+                raise NotFoundError(f"no approval request {request_id}")
+            request = self._request(row)
+            if request["status"] != "pending":
+                raise ConflictError(f"approval {request_id} is already {request['status']}")
+            if row.deadline is not None and now >= row.deadline:
+                raise ConflictError(f"approval {request_id} timed out at {request['deadline']}")
+            decided = self.decisions(request_id)
+            me = self.get_user(user)
+            identities = {user} | ({me["id"], me.get("email")} if me else set())
+            asked = set(self._asked(request, decided))
+            if not identities & asked:
+                raise ForbiddenError(f"{user} is not asked to decide approval {request_id}")
+            if any(d["user"] in identities for d in decided):
+                raise ConflictError(f"{user} has already decided approval {request_id}")
+            self.lock_chain("approval_decision")
+            last = ApprovalDecision.select(ApprovalDecision.hash).order_by(
+                ApprovalDecision.id.desc()).first()
+            prev = last.hash if last else GENESIS
+            content = {"request": request_id, "user": user, "decision": decision,
+                       "comment": comment, "at": iso(now)}
+            ApprovalDecision.create(request=request_id, user=user, decision=decision,
+                                    comment=comment, at=now, prev_hash=prev,
+                                    hash=chain_hash(prev, content))
+            decided.append({"user": user, "decision": decision})
+            status, stage = self._outcome(request, decided, identities)
+            ApprovalRequest.update(status=status, stage=stage,
+                                   decided_at=now if status != "pending" else None).where(
+                ApprovalRequest.id == request_id).execute()
+            if status != "pending":
+                self.nudge(row.execution_id, now)
+            return {**request, "status": status, "stage": stage}
+
+    def _outcome(self, request: Record, decided: list[Record], me: set[str]) -> tuple[str, int]:
+        if decided[-1]["decision"] == "reject":
+            return "rejected", request["stage"]
+        if request["order"] == "parallel any":
+            return "approved", request["stage"]
+        if request["order"] == "sequential":
+            stage = request["stage"] + 1
+            return ("approved" if stage >= len(request["approvers"]) else "pending"), stage
+        return ("approved" if not self._asked(request, decided) else "pending"), request["stage"]
+
+    def time_out(self, request_id: int, now: datetime) -> bool:
+        """Compare-and-set pending -> timed_out; False when a decision got there first."""
+        done = bool(ApprovalRequest.update(status="timed_out", decided_at=now).where(
+            ApprovalRequest.id == request_id, ApprovalRequest.status == "pending").execute())
+        return done
+
+    def due_reminders(self, now: datetime) -> list[int]:
+        return [r.id for r in ApprovalRequest.select(ApprovalRequest.id).where(
+            ApprovalRequest.status == "pending", ApprovalRequest.next_reminder_at <= now)]
+
+    def mark_reminded(self, request_id: int, now: datetime) -> bool:
+        """Move a due reminder on (CAS): True for exactly one caller per reminder."""
+        row = ApprovalRequest.get_by_id(request_id)
+        if row.next_reminder_at is None or row.next_reminder_at > now:
+            return False
+        nxt = None
+        if row.remind_every:
+            nxt = row.next_reminder_at + timedelta(seconds=row.remind_every)
+            while nxt <= now:   # several missed while down: one reminder, then the next on time
+                nxt += timedelta(seconds=row.remind_every)
+            if row.deadline is not None and nxt >= row.deadline:
+                nxt = None
+        return bool(ApprovalRequest.update(
+            next_reminder_at=nxt, reminders_sent=ApprovalRequest.reminders_sent + 1).where(
+            ApprovalRequest.id == request_id,
+            ApprovalRequest.next_reminder_at == row.next_reminder_at,
+            ApprovalRequest.status == "pending").execute())

@@ -1,0 +1,254 @@
+"""The desk's records (users, tickets, assets, changes); every change is recorded as an event."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from ..errors import InputError
+from ..schema import READ_ONLY, RECORDS
+from ..suggest import did_you_mean
+from ..values import as_datetime, iso
+from .models import Asset, Change, Event, Ticket, TicketHistory, TicketLink, TicketNote, User
+
+Record = dict[str, Any]
+# Reference fields read through when a run loads its subject: (record kind, field, target kind).
+REFERENCES = (("ticket", "requester", "user"), ("ticket", "linkedAsset", "asset"),
+              ("user", "manager", "user"), ("asset", "owner", "user"),
+              ("change", "requestedBy", "user"))
+_REF_DEPTH = 4   # requester.manager.manager... is read this far
+
+
+def check_fields(kind: str, fields: Any) -> dict[str, Any]:
+    """Known fields with values of the right kind; the error names the field and the fix."""
+    if not isinstance(fields, dict):
+        raise InputError(f"a {kind} must be a JSON object")
+    schema = RECORDS[kind]
+    for name, value in fields.items():
+        if name not in schema:
+            raise InputError(f"unknown {kind} field `{name}`"
+                             + (did_you_mean(name, list(schema)) or "")
+                             + f"; {kind} fields: {', '.join(schema)}")
+        if name in READ_ONLY.get(kind, ()) and name != "id":
+            raise InputError(f"`{name}` is kept by the desk and cannot be set")
+        spec = schema[name]
+        if value is None or spec.kind in ("any", "ref", "record"):
+            continue
+        if spec.enum and value not in spec.enum:
+            raise InputError(f"{kind} `{name}` must be {spec.describe()}, not {value!r}")
+        if spec.kind == "datetime" and as_datetime(value) is None:
+            raise InputError(f"{kind} `{name}` must be an ISO 8601 date-time, not {value!r}")
+        if spec.kind == "bool" and not isinstance(value, bool):
+            raise InputError(f"{kind} `{name}` must be true or false")
+        if spec.kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InputError(f"{kind} `{name}` must be a number")
+        if spec.kind == "list" and not isinstance(value, list):
+            raise InputError(f"{kind} `{name}` must be a list")
+        if spec.kind == "string" and not spec.enum and not isinstance(value, str):
+            raise InputError(f"{kind} `{name}` must be a string")
+    return dict(fields)
+
+
+class Records:
+    """Mixin of `Store`: the desk's records."""
+
+    db: pw.Database
+
+    # -- events -----------------------------------------------------------------------------
+    def emit(self, name: str, now: datetime, *, qualifier: str | None = None,
+             subject_kind: str | None = None, subject: Record | None = None,
+             previous: Record | None = None, cascade: int = 0, actor: str | None = None,
+             dedupe_key: str | None = None, execution: int | None = None) -> int | None:
+        """Record an event; None when `dedupe_key` was seen before (it happened already)."""
+        row = dict(name=name, qualifier=qualifier, subject_kind=subject_kind,
+                   subject_id=(str(subject["id"]) if subject_kind in ("ticket", "asset", "change")
+                               and subject and subject.get("id") is not None else None),
+                   subject=subject, previous=previous, cascade=cascade, actor=actor,
+                   dedupe_key=dedupe_key, execution=execution, at=now)
+        if dedupe_key is None:
+            return int(Event.insert(**row).execute())
+        try:
+            with self.db.atomic():   # a savepoint: a duplicate key must not end the caller's work
+                return int(Event.insert(**row).execute())
+        except pw.IntegrityError:
+            return None
+
+    # -- users --------------------------------------------------------------------------------
+    def create_user(self, fields: dict[str, Any]) -> Record:
+        fields = check_fields("user", fields)
+        user_id = str(fields.pop("id", "") or "")
+        if not user_id:
+            raise InputError("a user needs an `id`")
+        if User.get_or_none(User.id == user_id) is not None:
+            raise InputError(f"user `{user_id}` exists already")
+        User.create(id=user_id, email=fields.get("email"), data=fields)
+        return {"id": user_id, **fields}
+
+    def get_user(self, key: str) -> Record | None:
+        """A user by id, or else by email address."""
+        row = User.get_or_none(User.id == key) or User.get_or_none(User.email == key)
+        return None if row is None else {"id": row.id, **row.data}
+
+    def users_in(self, field: str, value: str) -> list[str]:
+        """Ids of the users whose `roles` or `groups` list holds `value`."""
+        return sorted(u.id for u in User.select() if value in (u.data.get(field) or []))
+
+    # -- tickets ------------------------------------------------------------------------------
+    @staticmethod
+    def _ticket(row: Ticket) -> Record:
+        return {"id": str(row.id), **row.data, "createdAt": iso(row.created_at),
+                "updatedAt": iso(row.updated_at)}
+
+    def get_ticket(self, ticket_id: Any) -> Record | None:
+        try:
+            key = int(ticket_id)
+        except (TypeError, ValueError):
+            return None
+        row = Ticket.get_or_none(Ticket.id == key)
+        return None if row is None else self._ticket(row)
+
+    def create_ticket(self, fields: dict[str, Any], now: datetime, actor: str, cascade: int = 0,
+                      execution: int | None = None) -> tuple[Record, int | None]:
+        fields = check_fields("ticket", {k: v for k, v in fields.items() if k != "id"})
+        fields.setdefault("status", "new")
+        fields.setdefault("tags", [])
+        row = Ticket.create(data=fields, status=fields["status"], created_at=now, updated_at=now,
+                            due_at=as_datetime(fields.get("dueAt")))
+        record = self._ticket(row)
+        event = self.emit("ticket.created", now, subject_kind="ticket", subject=record,
+                          cascade=cascade, actor=actor, execution=execution)
+        return record, event
+
+    def update_ticket(self, ticket_id: Any, changes: dict[str, Any], now: datetime, actor: str,
+                      cascade: int = 0, execution: int | None = None) -> tuple[Record, list[int]]:
+        """Apply field changes; emits ticket.updated (+ ticket.status_changed) if any differ."""
+        changes = check_fields("ticket", changes)
+        row = Ticket.select().where(Ticket.id == int(ticket_id)).first()
+        if row is None:
+            raise InputError(f"no ticket {ticket_id}")
+        previous = self._ticket(row)
+        data = copy.deepcopy(row.data)
+        diff = {k: [data.get(k), v] for k, v in changes.items() if data.get(k) != v}
+        if not diff:
+            return previous, []
+        data.update(changes)
+        fields: dict[Any, Any] = {Ticket.data: data, Ticket.status: data.get("status") or "new",
+                                  Ticket.updated_at: now}
+        if "dueAt" in diff:
+            fields[Ticket.due_at] = as_datetime(data.get("dueAt"))
+            fields[Ticket.sla_breached_at] = None
+        Ticket.update(fields).where(Ticket.id == row.id).execute()
+        TicketHistory.create(ticket=row.id, actor=actor, changes=diff, at=now)
+        record = {**previous, **changes, "updatedAt": iso(now)}
+        events = [self.emit("ticket.updated", now, subject_kind="ticket", subject=record,
+                            previous=previous, cascade=cascade, actor=actor, execution=execution)]
+        if "status" in diff:
+            events.append(self.emit("ticket.status_changed", now, subject_kind="ticket",
+                                    subject=record, previous=previous, cascade=cascade,
+                                    actor=actor, execution=execution))
+        return record, [e for e in events if e is not None]
+
+    def add_note(self, ticket_id: Any, kind: str, body: str, author: str, now: datetime,
+                 execution: int | None = None) -> None:
+        TicketNote.create(ticket=int(ticket_id), kind=kind, body=body, author=author, at=now,
+                          execution=execution)
+
+    def add_link(self, ticket_id: Any, other: str, now: datetime, execution: int | None) -> None:
+        TicketLink.create(ticket=int(ticket_id), other=str(other), at=now, execution=execution)
+
+    def notes(self, ticket_id: Any) -> list[Record]:
+        return [{"kind": n.kind, "body": n.body, "author": n.author, "at": iso(n.at),
+                 "execution": n.execution}
+                for n in TicketNote.select().where(TicketNote.ticket == int(ticket_id))
+                .order_by(TicketNote.id)]
+
+    def links(self, ticket_id: Any) -> list[str]:
+        return [link.other for link in TicketLink.select().where(TicketLink.ticket == int(ticket_id))
+                .order_by(TicketLink.id)]
+
+    def tickets_breaching(self, now: datetime) -> list[int]:
+        """Open tickets whose due date has passed and whose breach was not yet announced."""
+        query = (Ticket.select(Ticket.id).where(
+            Ticket.due_at <= now, Ticket.sla_breached_at.is_null(),
+            Ticket.status.not_in(["resolved", "closed", "cancelled"])))
+        return [t.id for t in query]
+
+    def mark_breached(self, ticket_id: int, now: datetime) -> bool:
+        """Compare-and-set: True for exactly one caller."""
+        return bool(Ticket.update(sla_breached_at=now).where(
+            Ticket.id == ticket_id, Ticket.sla_breached_at.is_null()).execute())
+
+    # -- assets and changes -------------------------------------------------------------------
+    def _put(self, model: type[pw.Model], kind: str, fields: dict[str, Any], now: datetime,
+             create: bool) -> tuple[Record | None, Record]:
+        fields = check_fields(kind, fields)
+        record_id = str(fields.pop("id", "") or "")
+        if not record_id:
+            raise InputError(f"a{'n' if kind[0] in 'aeiou' else ''} {kind} needs an `id`")
+        row = model.get_or_none(model.id == record_id)  # type: ignore[attr-defined]
+        if create and row is not None:
+            raise InputError(f"{kind} `{record_id}` exists already")
+        if not create and row is None:
+            raise InputError(f"no {kind} `{record_id}`")
+        previous = None if row is None else {"id": record_id, **row.data}
+        data = {**(row.data if row else {}), **fields}
+        if row is None:
+            model.create(id=record_id, data=data, updated_at=now)
+        else:
+            model.update(data=data, updated_at=now).where(
+                model.id == record_id).execute()  # type: ignore[attr-defined]
+        return previous, {"id": record_id, **data}
+
+    def get_asset(self, asset_id: Any) -> Record | None:
+        row = Asset.get_or_none(Asset.id == str(asset_id))
+        return None if row is None else {"id": row.id, **row.data}
+
+    def put_asset(self, fields: dict[str, Any], now: datetime, actor: str, create: bool,
+                  cascade: int = 0, execution: int | None = None) -> tuple[Record, list[int]]:
+        previous, record = self._put(Asset, "asset", fields, now, create)
+        events = []
+        if previous is not None and previous.get("lifecycle") != record.get("lifecycle"):
+            events.append(self.emit("asset.lifecycle_changed", now, subject_kind="asset",
+                                    subject=record, previous=previous, cascade=cascade,
+                                    actor=actor, execution=execution))
+        return record, [e for e in events if e is not None]
+
+    def get_change(self, change_id: Any) -> Record | None:
+        row = Change.get_or_none(Change.id == str(change_id))
+        return None if row is None else {"id": row.id, **row.data}
+
+    def put_change(self, fields: dict[str, Any], now: datetime, actor: str, create: bool,
+                   cascade: int = 0) -> tuple[Record, list[int]]:
+        previous, record = self._put(Change, "change", fields, now, create)
+        events = []
+        if record.get("status") == "approved" and (previous or {}).get("status") != "approved":
+            events.append(self.emit("change.approved", now, subject_kind="change", subject=record,
+                                    previous=previous, cascade=cascade, actor=actor))
+        return record, [e for e in events if e is not None]
+
+    # -- reading through references -----------------------------------------------------------
+    def get_record(self, kind: str, record_id: Any) -> Record | None:
+        getter = {"ticket": self.get_ticket, "asset": self.get_asset, "user": self.get_user,
+                  "change": self.get_change}.get(kind)
+        return None if getter is None or record_id is None else getter(record_id)
+
+    def referenced(self, kind: str, record: Record) -> dict[str, dict[str, Record]]:
+        """`$records` for a run: every user/asset the subject refers to, a few levels deep."""
+        found: dict[str, dict[str, Record]] = {"user": {}, "asset": {}}
+        todo = [(kind, record, 0)]
+        while todo:
+            k, rec, depth = todo.pop()
+            for owner, field, target in REFERENCES:
+                ref = rec.get(field) if owner == k else None
+                if isinstance(ref, dict):
+                    ref = ref.get("id")
+                if not isinstance(ref, str) or ref in found[target] or depth >= _REF_DEPTH:
+                    continue
+                other = self.get_record(target, ref)
+                if other is not None:
+                    found[target][ref] = other
+                    todo.append((target, other, depth + 1))
+        return found
