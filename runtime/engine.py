@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from zentra_rules.clock import Clock
 from zentra_rules.config import Config
+from zentra_rules.effects import ask_approvers
 from zentra_rules.errors import InputError, NotFoundError
 from zentra_rules.expr import explain
 from zentra_rules.plan import Plan
@@ -135,7 +136,14 @@ class Engine:
     def decide(self, request_id: int, user: str, decision: str,
                comment: str | None = None) -> dict[str, Any]:
         """An approver's decision; the execution waiting for it is woken."""
-        request = self.store.decide(request_id, user, decision, comment, self.clock.now())
+        now, sends = self.clock.now(), list[int]()
+        with self.store.tx():
+            before = self.store.approval(request_id)
+            request = self.store.decide(request_id, user, decision, comment, now)
+            if request["status"] == "pending" and request["stage"] != before["stage"]:
+                ask_approvers(self.store, now, request_id, sends, reminder=False)   # the next one
+        for send in sends:
+            self.queue.deliver(send)
         if request["status"] != "pending":
             self.queue.advance(request["execution"])
         return request
@@ -232,9 +240,10 @@ class Engine:
                 trigger=f"{SCENARIO_EVENT}:{name}", event=None, subject_kind="ticket",
                 subject_id=ticket["id"], cascade=0, inputs={"data": data, "explain": tree},
                 state=None, status="runnable" if tree["value"] else "skipped",
-                reason=None if tree["value"] else "its condition does not hold for this ticket")
-            self.store.audit("execution.started", now, {"workflow": name, "actor": actor},
-                             execution, f"ticket:{ticket['id']}")
+                reason=None if tree["value"] else "its condition does not hold for this ticket",
+                finished_at=None if tree["value"] else now)
+            self.store.audit("execution." + ("started" if tree["value"] else "skipped"), now,
+                             {"workflow": name, "actor": actor}, execution, f"ticket:{ticket['id']}")
         self.queue.advance(execution)
         return execution
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from zentra_rules.effects import Slice, apply
-from zentra_rules.errors import RunError
+from zentra_rules.errors import InputError, RunError
 from zentra_rules.plan import Op, Plan
 from zentra_rules.values import as_datetime
 
@@ -32,12 +32,13 @@ def advance(engine: Engine, execution_id: int) -> None:
             _slice(engine, execution_id)
             return
         except _Stale:
-            continue
+            engine.store.release(execution_id, engine.owner)
 
 
 def _slice(engine: Engine, execution_id: int) -> None:
     store, now = engine.store, engine.clock.now()
     with store.tx():
+        store.wake(execution_id, now)   # the task scheduled at a deadline: the fast path
         ex = store.claim(execution_id, engine.owner, now, engine.config.lease_seconds)
     if ex is None:
         return
@@ -49,7 +50,7 @@ def _slice(engine: Engine, execution_id: int) -> None:
     plan = engine.plan(ex["version"])
     try:
         state, ran = _run(engine, plan, ex, now)
-    except RunError as exc:   # recorded as the run's end, never retried forever
+    except (RunError, InputError) as exc:   # recorded as the run's end, never retried forever
         _fail(engine, ex, now, str(exc))
         return
     run = Slice(execution=execution_id, workflow=ex["definition"],
@@ -76,7 +77,7 @@ def _slice(engine: Engine, execution_id: int) -> None:
                 store.audit(f"execution.{status}", now, {"workflow": ex["definition"],
                                                          "reason": state.get("reason")},
                             execution_id, f"{ex['subject_kind']}:{ex['subject_id']}")
-    except RunError as exc:   # an effect could not be applied: nothing of the slice stays
+    except (RunError, InputError) as exc:   # an effect could not be applied: nothing stays
         _fail(engine, ex, now, str(exc))
         return
     for event in run.events:

@@ -154,14 +154,16 @@ def test_a_decision_racing_the_timeout_has_one_outcome(rig: Rig) -> None:
         barrier = threading.Barrier(2)
         results: dict[str, Any] = {}
 
-        def approve(request_id: int = request["id"]) -> None:
+        def approve(request_id: int = request["id"], barrier: threading.Barrier = barrier,
+                    results: dict[str, Any] = results) -> None:
             barrier.wait()
             try:
                 results["decide"] = rig.engine.decide(request_id, "maria", "approve")["status"]
             except ConflictError as exc:
                 results["decide"] = exc
 
-        def time_out(execution: int = request["execution"]) -> None:
+        def time_out(execution: int = request["execution"],
+                     barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             rig.engine.advance(execution)
 
@@ -331,3 +333,82 @@ def test_the_audit_of_an_execution(rig: Rig) -> None:
     assert trace["explain"]["value"] is True
     assert [a["verb"] for a in trace["actions"]] == ["set", "add", "notify"]
     assert rig.store.verify_audit() is None
+
+
+def test_sequential_approvers_are_asked_in_turn_and_parallel_all_needs_everyone(rig: Rig) -> None:
+    for user in ("ann", "bob", "cy"):
+        rig.store.create_user({"id": user, "email": f"{user}@example.com", "roles": ["cab"]})
+    rig.publish('workflow "seq" WHEN ticket.created WHERE title = "seq" THEN\n'
+                '  request approval two from user "ann", user "bob" order sequential via email\n'
+                '  wait for approval two\n  add internal note = "{{two.outcome}}"\n'
+                'workflow "all" WHEN ticket.created WHERE title = "all" THEN\n'
+                '  request approval cab from role "cab", user "cy" order parallel all\n'
+                '  wait for approval cab\n  add internal note = "{{cab.outcome}}"')
+    seq = rig.engine.create_ticket({"title": "seq"})
+    rig.settle()
+    request = only(rig.store.approvals(status="pending"))
+    assert [s["target"] for s in rig.store.sends()] == ["ann@example.com"]
+    with pytest.raises(ForbiddenError):
+        rig.engine.decide(request["id"], "bob", "approve")
+    rig.engine.decide(request["id"], "ann", "approve")
+    rig.settle()
+    assert [s["target"] for s in rig.store.sends()] == ["ann@example.com", "bob@example.com"]
+    assert rig.store.notes(seq["id"]) == []
+    rig.engine.decide(request["id"], "bob", "approve")
+    rig.settle()
+    assert [n["body"] for n in rig.store.notes(seq["id"])] == ["approved"]
+
+    everyone = rig.engine.create_ticket({"title": "all"})
+    rig.settle()
+    cab = only(rig.store.approvals(status="pending"))
+    assert cab["approvers"][0]["users"] == ["ann", "bob", "cy"]   # a role is one approver
+    rig.engine.decide(cab["id"], "ann@example.com", "approve")     # any member decides for it
+    rig.settle()
+    assert rig.store.notes(everyone["id"]) == []
+    with pytest.raises(ConflictError):
+        rig.engine.decide(cab["id"], "ann", "approve")
+    with pytest.raises(ForbiddenError):
+        rig.engine.decide(cab["id"], "bob", "approve")   # the role has spoken
+    assert rig.store.decisions(cab["id"])[0]["user"] == "ann"
+    rig.engine.decide(cab["id"], "cy", "approve")
+    rig.settle()
+    assert [n["body"] for n in rig.store.notes(everyone["id"])] == ["approved"]
+    assert rig.store.verify_decisions() is None
+
+
+def test_the_task_scheduled_at_a_deadline_resumes_the_run_without_the_sweeper(rig: Rig) -> None:
+    from runtime.tasks import drain
+    rig.publish('workflow "hold" WHEN ticket.created THEN wait 2 hours\n  add internal note = "on time"')
+    ticket = rig.engine.create_ticket({"title": "t"})
+    drain(rig.app.huey, rig.clock.now())
+    assert only(rig.store.executions())["status"] == "waiting"
+    rig.clock.advance(hours=2)
+    drain(rig.app.huey, rig.clock.now())   # no sweep: only the task Huey held for the deadline
+    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["on time"]
+
+
+def test_no_reminder_is_sent_once_the_deadline_has_passed(rig: Rig) -> None:
+    start_joiner(rig)
+    rig.clock.advance(hours=100)   # everything was down through every reminder and the timeout
+    rig.settle()
+    assert not [s for s in rig.store.sends() if "Reminder" in (s["payload"]["subject"] or "")]
+    assert rig.store.approvals()[0]["status"] == "timed_out"
+
+
+def test_a_bad_decision_word_is_an_input_error(rig: Rig) -> None:
+    from zentra_rules.errors import InputError
+    start_joiner(rig)
+    request = only(rig.store.approvals())
+    with pytest.raises(InputError, match="approve` or `reject"):
+        rig.engine.decide(request["id"], "maria", "yes")
+
+
+def test_an_effect_the_store_refuses_fails_the_run_with_the_reason(rig: Rig) -> None:
+    rig.publish('workflow "mk" WHEN webhook.received "x" THEN\n'
+                '  create ticket t, title = "From {{payload.who}}", priority = payload.p\n'
+                '  notify email = "x@example.com", subject = "never"')
+    rig.engine.receive_webhook("x", {"who": "crm", "p": "asap"})
+    rig.settle()
+    run = only(rig.store.executions())
+    assert run["status"] == "failed" and "priority" in run["reason"] and "asap" in run["reason"]
+    assert rig.store.get_ticket("1") is None and rig.store.sends() == []   # nothing stayed

@@ -28,9 +28,8 @@ def decided(rig: Rig) -> Store:
 
 def refused(store: Store, sql: str, params: tuple[object, ...] = ()) -> None:
     with pytest.raises((pw.IntegrityError, pw.InternalError, pw.OperationalError),
-                       match="append-only"):
-        with store.db.atomic():
-            store.db.execute_sql(sql, params)
+                       match="append-only"), store.db.atomic():
+        store.db.execute_sql(sql, params)
 
 
 def test_approval_decisions_are_append_only_in_the_database(rig: Rig) -> None:
@@ -106,3 +105,17 @@ def test_configuration_from_file_and_environment(tmp_path: object) -> None:
         load(path, environ={"ZENTRA_WEBHOOKS_ALLOW_PRIVATE": "maybe"})
     with pytest.raises(InputError, match="not found"):
         load(f"{tmp_path}/missing.toml", environ={})
+
+
+def test_configuration_mistakes_are_named(tmp_path: object) -> None:
+    path = f"{tmp_path}/zentra.toml"
+    for text, message in [("[databse]\nurl = 'x'\n", "unknown section \\[databse\\]; did you mean"),
+                          ("[webhooks]\nallow_privat = true\n", "unknown key `allow_privat`"),
+                          ("[integrations.mail]\nurl = 'x'\n", "unknown integration `mail`"),
+                          ("[runtime]\nlease_seconds = 'soon'\n",
+                           "runtime.lease_seconds: expected a number"),
+                          ("[database\n", "cannot read configuration")]:
+        with open(path, "w") as fh:
+            fh.write(text)
+        with pytest.raises(InputError, match=message):
+            load(path, environ={})

@@ -26,7 +26,7 @@ from runtime.engine import Engine
 from zentra_rules.clock import ManualClock
 from zentra_rules.config import load
 
-from .receivers import Mailbox, Receiver, http_receiver, smtp_server, standard_signature
+from .receivers import Mailbox, http_receiver, smtp_server, standard_signature
 from .services import database_url, flush_redis, queue_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +39,8 @@ class Stack:
     def __init__(self, tmp_path: Path, db: str, queue: str, mailbox: Mailbox | None = None):
         self.tmp_path, self.workers = tmp_path, []
         self.config_path = tmp_path / "zentra.toml"
-        email = (f'email_url = "mailto://127.0.0.1:{mailbox.port}?from=desk@example.com'
-                 f'&mode=insecure"') if mailbox else ""
+        email = (f'[integrations.email]\nurl = "mailto://127.0.0.1:{mailbox.port}'
+                 f'?from=desk@example.com&mode=insecure"') if mailbox else ""
         self.config_path.write_text(f"""
 [database]
 url = "{db}"
@@ -53,7 +53,6 @@ timeout = 5
 lease_seconds = 2
 sweep_seconds = 0.3
 workers = 4
-[integrations]
 {email}
 """)
         self.app: App = open_app(load(self.config_path))
@@ -191,7 +190,7 @@ def test_new_joiner_with_real_waits_and_real_email(tmp_path: Path,
         subjects = sorted(m[2]["Subject"] for m in mailbox.messages
                           if m[1] in (["it@example.com"], ["hr@example.com"]))
         assert subjects == ["Approved: Approve", "Not approved: Reject", "Not approved: Silent"]
-        silent = [m[2] for m in mailbox.messages if m[2]["Subject"] == "Not approved: Silent"][0]
+        silent = next(m[2] for m in mailbox.messages if m[2]["Subject"] == "Not approved: Silent")
         assert "Outcome: timed_out" in silent.get_payload(decode=True).decode()
         assert len(s.store.get_ticket("1")) and s.store.get_ticket("1")["title"].startswith("Provision")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from .errors import InputError
 from .limits import Limits
+from .suggest import did_you_mean
 
 DEFAULT_FILE = "zentra.toml"
 
@@ -62,6 +63,27 @@ def _coerce(value: Any, default: Any, name: str) -> Any:
     return value
 
 
+def _check_keys(doc: dict[str, Any], file: Path) -> None:
+    """An unknown section or key is a mistake (a typo would silently keep the default)."""
+    for section, table in doc.items():
+        if section not in DEFAULTS:
+            raise InputError(f"{file}: unknown section [{section}]"
+                             + (did_you_mean(section, list(DEFAULTS)) or ""))
+        if not isinstance(table, dict):
+            raise InputError(f"{file}: [{section}] must be a table")
+        for key, value in table.items():
+            if section == "integrations":
+                known = [k.removesuffix("_url") for k in DEFAULTS[section]]
+                if key not in known:
+                    raise InputError(f"{file}: unknown integration `{key}`"
+                                     + (did_you_mean(key, known) or f"; expected {', '.join(known)}"))
+                if not isinstance(value, dict) or set(value) - {"url"}:
+                    raise InputError(f"{file}: write [integrations.{key}] url = \"…\"")
+            elif key not in DEFAULTS[section]:
+                raise InputError(f"{file}: unknown key `{key}` in [{section}]"
+                                 + (did_you_mean(key, list(DEFAULTS[section])) or ""))
+
+
 def load(path: str | os.PathLike[str] | None = None,
          environ: Mapping[str, str] | None = None) -> Config:
     """Read `path` (or ./zentra.toml if present), then apply ZENTRA_* environment overrides."""
@@ -75,21 +97,19 @@ def load(path: str | os.PathLike[str] | None = None,
             raise InputError(f"{file}: configuration file not found") from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise InputError(f"{file}: cannot read configuration: {exc}") from None
+    _check_keys(doc, file)
     values: dict[str, Any] = {}
     for section, keys in DEFAULTS.items():
         given = doc.get(section, {})
-        if not isinstance(given, dict):
-            raise InputError(f"configuration [{section}] must be a table")
         for key, default in keys.items():
-            # integrations.email.url in TOML is [integrations.email] url = "..."
-            sub, _, leaf = key.partition("_")
-            raw = given.get(key, default)
-            if section == "integrations" and isinstance(given.get(sub), dict):
-                raw = given[sub].get(leaf, default)
+            raw, name = given.get(key, default), f"{section}.{key}"
+            if section == "integrations":   # [integrations.email] url = "..."
+                sub = key.removesuffix("_url")
+                raw, name = given.get(sub, {}).get("url", default), f"integrations.{sub}.url"
             env = f"ZENTRA_{section}_{key}".upper()
             if env in environ:
                 raw = environ[env]
-            values[f"{section}.{key}"] = _coerce(raw, default, f"{section}.{key.replace('_', '.')}")
+            values[f"{section}.{key}"] = _coerce(raw, default, name)
     return Config(
         database_url=values["database.url"], queue_url=values["queue.url"],
         integrations={k: values[f"integrations.{k}_url"] for k in ("email", "slack", "teams")

@@ -226,6 +226,6 @@ def ask_approvers(store: Store, now: datetime, request_id: int, sends: list[int]
                 sends.append(store.queue_send("email", str(user["email"]), message, now,
                                               request["execution"]))
             elif channel in CHAT:
-                sends.append(store.queue_send(CHAT[channel], str(user.get("name") or user["id"]),
+                sends.append(store.queue_send(CHAT[channel], str(user.get("email") or user["id"]),
                                               {"body": message["body"]}, now,
                                               request["execution"]))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from ..errors import ConflictError, ForbiddenError, NotFoundError
+from ..errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from ..values import iso
 from .models import ApprovalDecision, ApprovalRequest
 from .runs import GENESIS, chain_hash
@@ -101,6 +101,7 @@ class Approvals:
         if request["order"] == "sequential":
             entries = entries[request["stage"]:request["stage"] + 1]
         elif request["order"] == "parallel all":
+            # A role or group is one approver: any one of its members decides for it.
             approved = {d["user"] for d in (decided or []) if d["decision"] == "approve"}
             entries = [e for e in entries if not approved & set(e["users"])]
         return sorted({u for e in entries for u in e["users"]})
@@ -112,7 +113,7 @@ class Approvals:
                now: datetime) -> Record:
         """Record one approver's decision; exactly one outcome wins against the timeout."""
         if decision not in ("approve", "reject"):
-            raise ConflictError("a decision is `approve` or `reject`")
+            raise InputError(f"a decision is `approve` or `reject`, not {decision!r}")
         with self.db.atomic():
             query = ApprovalRequest.select().where(ApprovalRequest.id == request_id)
             if isinstance(self.db, pw.PostgresqlDatabase):
@@ -129,10 +130,11 @@ class Approvals:
             me = self.get_user(user)
             identities = {user} | ({me["id"], me.get("email")} if me else set())
             asked = set(self._asked(request, decided))
-            if not identities & asked:
-                raise ForbiddenError(f"{user} is not asked to decide approval {request_id}")
             if any(d["user"] in identities for d in decided):
                 raise ConflictError(f"{user} has already decided approval {request_id}")
+            if not identities & asked:
+                raise ForbiddenError(f"{user} is not asked to decide approval {request_id}")
+            user = me["id"] if me else user   # decisions name the user, however they signed in
             self.lock_chain("approval_decision")
             last = ApprovalDecision.select(ApprovalDecision.hash).order_by(
                 ApprovalDecision.id.desc()).first()
@@ -176,6 +178,10 @@ class Approvals:
         row = ApprovalRequest.get_by_id(request_id)
         if row.next_reminder_at is None or row.next_reminder_at > now:
             return False
+        if row.deadline is not None and now >= row.deadline:   # too late to remind anybody
+            ApprovalRequest.update(next_reminder_at=None).where(
+                ApprovalRequest.id == request_id).execute()
+            return False
         nxt = None
         if row.remind_every:
             nxt = row.next_reminder_at + timedelta(seconds=row.remind_every)
@@ -188,3 +194,14 @@ class Approvals:
             ApprovalRequest.id == request_id,
             ApprovalRequest.next_reminder_at == row.next_reminder_at,
             ApprovalRequest.status == "pending").execute())
+
+    def verify_decisions(self) -> int | None:
+        """The id of the first decision whose hash chain does not verify, or None."""
+        prev = GENESIS
+        for d in ApprovalDecision.select().order_by(ApprovalDecision.id):
+            content = {"request": d.request, "user": d.user, "decision": d.decision,
+                       "comment": d.comment, "at": iso(d.at)}
+            if d.prev_hash != prev or d.hash != chain_hash(prev, content):
+                return int(d.id)
+            prev = d.hash
+        return None

@@ -177,6 +177,13 @@ class Runs:
             revision=Execution.revision + 1, updated_at=now).where(
             Execution.id == execution_id, Execution.status.in_(OPEN)).execute())
 
+    def wake(self, execution_id: int, now: datetime) -> bool:
+        """Make one waiting execution runnable if its earliest deadline has passed (CAS)."""
+        return bool(Execution.update(
+            status="runnable", revision=Execution.revision + 1, updated_at=now).where(
+            Execution.id == execution_id, Execution.status == "waiting",
+            Execution.wake_at <= now).execute())
+
     def wake_due(self, now: datetime) -> list[int]:
         """Waiting executions whose earliest deadline has passed, made runnable (CAS each)."""
         due = [e.id for e in Execution.select(Execution.id).where(
@@ -196,11 +203,15 @@ class Runs:
             .order_by(Execution.id)]
 
     def waiting_on_subject(self, subject_kind: str, subject_id: str) -> list[int]:
-        """Executions with a `wait until` on this subject (a change may satisfy it)."""
-        return [e.id for e in Execution.select(Execution.id).join(Wait).where(
+        """Executions a change of this subject may concern: those with a `wait until` on it, and
+        those running a slice now (their view of the subject may be stale: they redo it)."""
+        until = (Execution.select(Execution.id).join(Wait).where(
             Execution.subject_kind == subject_kind, Execution.subject_id == subject_id,
-            Execution.status == "waiting", Wait.kind == "until", Wait.resolved_at.is_null())
-            .distinct()]
+            Execution.status == "waiting", Wait.kind == "until", Wait.resolved_at.is_null()))
+        running = Execution.select(Execution.id).where(
+            Execution.subject_kind == subject_kind, Execution.subject_id == subject_id,
+            Execution.status == "runnable", Execution.lease_owner.is_null(False))
+        return sorted({e.id for e in until} | {e.id for e in running})
 
     def replace_waits(self, execution_id: int, waits: list[dict[str, Any]], now: datetime,
                       resolved_by: str) -> None:
