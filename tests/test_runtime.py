@@ -278,14 +278,46 @@ def test_sla_breach_fires_once(rig: Rig) -> None:
     assert [r["trigger"] for r in runs] == ["ticket.sla_breached"]
 
 
-def test_a_scenario_runs_on_a_ticket(rig: Rig) -> None:
+def test_a_scenario_does_what_it_says_to_the_ticket(rig: Rig) -> None:
     rig.publish((EXAMPLES / "close-as-duplicate.zflow").read_text())
-    ticket = rig.engine.create_ticket({"title": "Dup", "custom": {"duplicateOf": "1042"}})
-    name = rig.store.definitions()[0]["name"]
-    execution = rig.engine.start_scenario(name, ticket["id"], actor="agent:sam")
+    ticket = rig.engine.create_ticket({"title": "Dup", "status": "open", "tags": ["needs-triage"],
+                                       "custom": {"duplicateOf": "1042"}})
+    execution = rig.engine.start_scenario("close-as-duplicate", ticket["id"], actor="agent:sam")
     rig.settle()
     run = rig.store.execution(execution)
-    assert run["kind"] == "scenario" and run["status"] in ("completed", "terminated"), run
+    assert run["kind"] == "scenario" and run["status"] == "completed", run
+    after = rig.store.get_ticket(ticket["id"])
+    assert after["status"] == "closed" and after["tags"] == ["duplicate"]
+    assert rig.store.links(ticket["id"]) == ["1042"]
+    assert [(n["kind"], n["body"]) for n in rig.store.notes(ticket["id"])] == [
+        ("public", "This request duplicates 1042; we will keep you updated there."),
+        ("internal", "Closed as duplicate of 1042 by scenario")]
+    assert [e["trigger"] for e in rig.store.executions()] == ["scenario:close-as-duplicate"]
+    skipped = rig.engine.start_scenario("close-as-duplicate", ticket["id"])   # closed now
+    assert rig.store.execution(skipped)["status"] == "skipped"
+
+
+def test_asset_effects_and_the_renewal_alert(rig: Rig) -> None:
+    rig.publish((EXAMPLES / "asset-retirement.zflow").read_text())
+    rig.store.create_user({"id": "u_ops", "email": "ops@example.com", "name": "Ops"})
+    with rig.store.tx():
+        rig.store.register_endpoint("cmdb-mirror", "outbound", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                    rig.clock.now(), "http://127.0.0.1:9/")
+    rig.engine.put_asset({"id": "A-7", "name": "db-7", "type": "server", "lifecycle": "deployed",
+                          "criticality": 1, "owner": "u_ops",
+                          "renewalDate": "2027-03-01T00:00:00Z"}, create=True)
+    rig.engine.put_asset({"id": "A-7", "lifecycle": "retired"}, create=False)
+    rig.settle()
+    asset = rig.store.get_asset("A-7")
+    assert asset["contracts"] == ["DISPOSAL-SERVER"]
+    sends = {s["payload"].get("kind", s["channel"]): s for s in rig.store.sends()}
+    assert sends["renewal alert"]["target"] == "ops@example.com"
+    assert sends["renewal alert"]["status"] == "pending"   # not before 30 days ahead of renewal
+    assert sends["email"]["payload"]["subject"] == "Critical asset db-7 retired"
+    rig.jump(days=30)
+    assert rig.store.get_asset("A-7")["lifecycle"] == "disposed"
+    runs = rig.store.executions(workflow="asset-retirement")
+    assert [r["status"] for r in runs] == ["completed"]
 
 
 def test_outbound_webhooks_are_signed_and_retried_with_one_id(rig: Rig) -> None:
