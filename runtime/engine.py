@@ -254,6 +254,11 @@ class Engine:
     def deliver(self, send_id: int) -> None:
         delivery.deliver(self, send_id)
 
+    def renew_leases(self) -> int:
+        """This process's heartbeat: the leases of the slices it is running stay its own."""
+        with self.store.tx():
+            return self.store.renew(self.owner, self.clock.now(), self.config.lease_seconds)
+
     def sweep(self) -> dict[str, int]:
         return sweeper.sweep(self)
 

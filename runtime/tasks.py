@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,23 +62,25 @@ class HueyQueue:
             task.schedule(args=(ident,), eta=eta)
 
 
-def sweeper_loop(engine: Engine, stop: threading.Event, interval: float) -> None:
-    """Sweep every `interval` seconds until `stop` is set; a failing pass is logged, not fatal."""
+def every(action: Callable[[], object], stop: threading.Event, interval: float, what: str) -> None:
+    """Run `action` every `interval` seconds until `stop` is set; a failing pass is logged."""
     while not stop.is_set():
         try:
-            engine.sweep()
-        except Exception:   # the sweeper is the safety net: it must outlive a bad pass
-            log.exception("sweep failed; trying again in %.1f s", interval)
+            action()
+        except Exception:   # the sweeper and the heartbeat are the safety net: they must go on
+            log.exception("%s failed; trying again in %.1f s", what, interval)
         stop.wait(interval)
 
 
 def run_worker(engine: Engine, huey: Huey, workers: int, sweep_seconds: float,
                **consumer_options: Any) -> None:
-    """`zentra worker`: a Huey consumer plus a sweeper thread, until SIGINT/SIGTERM."""
+    """`zentra worker`: a Huey consumer, a sweeper and a lease heartbeat, until SIGINT/SIGTERM."""
     stop = threading.Event()
-    sweeper = threading.Thread(target=sweeper_loop, args=(engine, stop, sweep_seconds),
-                               name="zentra-sweeper", daemon=True)
-    sweeper.start()
+    lease = engine.config.lease_seconds
+    for action, interval, what in ((engine.sweep, sweep_seconds, "sweep"),
+                                   (engine.renew_leases, lease / 3, "lease renewal")):
+        threading.Thread(target=every, args=(action, stop, interval, what),
+                         name=f"zentra-{what}", daemon=True).start()
     options = {"workers": workers, "worker_type": "thread", "periodic": False,
                "initial_delay": 0.05, "backoff": 1.15, "max_delay": 0.5, **consumer_options}
     consumer = huey.create_consumer(**options)

@@ -444,3 +444,23 @@ def test_an_effect_the_store_refuses_fails_the_run_with_the_reason(rig: Rig) -> 
     run = only(rig.store.executions())
     assert run["status"] == "failed" and "priority" in run["reason"] and "asap" in run["reason"]
     assert rig.store.get_ticket("1") is None and rig.store.sends() == []   # nothing stayed
+
+
+def test_a_worker_keeps_its_lease_while_it_beats_and_loses_it_when_it_stops(rig: Rig) -> None:
+    rig.publish('workflow "w" WHEN ticket.created THEN add internal note = "x"')
+    rig.engine.create_ticket({"title": "t"})
+    (event,) = rig.store.unprocessed_events(rig.clock.now())
+    (execution,) = rig.engine.process_event(event)   # queued, not run: the slice is ours to take
+    lease = rig.config.lease_seconds
+    with rig.store.tx():
+        assert rig.store.claim(execution, "worker-a", rig.clock.now(), lease) is not None
+    for _ in range(3):
+        rig.clock.advance(seconds=lease * 0.8)
+        with rig.store.tx():
+            assert rig.store.renew("worker-a", rig.clock.now(), lease) == 1
+            assert rig.store.claim(execution, "worker-b", rig.clock.now(), lease) is None
+        assert execution not in rig.store.runnable_unleased(rig.clock.now(), lease)
+    rig.clock.advance(seconds=lease + 1)   # worker-a died: nobody renews
+    assert execution in rig.store.runnable_unleased(rig.clock.now(), lease)
+    with rig.store.tx():
+        assert rig.store.claim(execution, "worker-b", rig.clock.now(), lease) is not None

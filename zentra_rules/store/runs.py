@@ -162,6 +162,11 @@ class Runs:
             Execution.id == execution_id, Execution.revision == revision,
             Execution.lease_owner == owner).execute())
 
+    def renew(self, owner: str, now: datetime, lease: float) -> int:
+        """Extend every lease `owner` holds (a worker's heartbeat while its slices run)."""
+        return int(Execution.update(lease_until=now + timedelta(seconds=lease)).where(
+            Execution.lease_owner == owner, Execution.status == "runnable").execute())
+
     def release(self, execution_id: int, owner: str) -> None:
         """Give a lease back early (the slice will be redone by whoever takes it next)."""
         Execution.update(lease_owner=None, lease_until=None).where(
