@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["compiler", "runtime", "zentra_rules"]
+PACKAGES = ["compiler", "runtime", "zentra_rules", "server.py"]
 
 
 def test_ruff() -> None:

@@ -26,6 +26,15 @@ def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from server import serve
+
+    from .config import load
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    serve(load(args.config), args.host, args.port)
+    return 0
+
+
 def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from compiler import compile_source
     app = _app(args)
@@ -50,6 +59,11 @@ def add_commands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="PATH", help="configuration file (default: zentra.toml)")
 
+    p = sub.add_parser("serve", help="the HTTP API, webhooks and playground, with an embedded worker")
+    common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.set_defaults(func=cmd_serve)
     p = sub.add_parser("worker", help="a queue consumer with a sweeper (run many to scale out)")
     common(p)
     p.add_argument("--workers", type=int, help="worker threads (default: runtime.workers)")

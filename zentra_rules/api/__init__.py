@@ -1,0 +1,1 @@
+"""The HTTP API: plumbing, handlers and the OpenAPI document (wired in server.py)."""

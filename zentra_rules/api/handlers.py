@@ -1,0 +1,266 @@
+"""The API's handlers: request data in, calls on the engine and store, JSON out (no HTTP here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import Response
+
+from ..errors import InputError, NotFoundError
+from ..schema import RECORDS, TRIGGERS
+from ..webhooks import new_secret, sign
+from .http import Call, HTTPError, need
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+SAMPLES = Path(__file__).resolve().parent.parent / "web" / "static" / "samples.json"
+
+
+def _state(call: Call) -> Any:
+    return call.request.app.state
+
+
+def _int(value: str, what: str) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise NotFoundError(f"no {what} {value}")
+    return int(value)
+
+
+# -- catalog and definitions ---------------------------------------------------------------
+def triggers(call: Call) -> dict[str, Any]:
+    out = []
+    for t in TRIGGERS.values():
+        fields = {name: spec.describe() for name, spec in RECORDS.get(t.subject or "", {}).items()}
+        out.append({"name": t.name, "subject": t.subject, "qualifier": t.qualifier,
+                    "fires_when": t.fires_when, "fields": fields})
+    return {"triggers": out}
+
+
+def _compile(source: Any, name: Any) -> list[Any]:
+    from compiler import compile_source
+    if name is not None and not NAME.match(name):
+        raise HTTPError(422, "`name` is letters, digits, `_`, `-` and `.`, up to 100 characters")
+    return compile_source(source, f"{name or 'workflow'}.zflow")
+
+
+def publish(call: Call) -> dict[str, Any]:
+    source = need(call.body, "source", str)
+    plans = _compile(source, need(call.body, "name", str, required=False))
+    return {"definitions": _state(call).engine.publish(plans, call.actor)}
+
+
+def definitions(call: Call) -> dict[str, Any]:
+    return {"definitions": _state(call).store.definitions()}
+
+
+def definition(call: Call) -> dict[str, Any]:
+    return _state(call).store.definition(call.params["name"])  # type: ignore[no-any-return]
+
+
+def activate(call: Call) -> dict[str, Any]:
+    version = need(call.body, "version", int)
+    _state(call).store.activate(call.params["name"], version)
+    return {"name": call.params["name"], "active_version": version}
+
+
+def deactivate(call: Call) -> dict[str, Any]:
+    _state(call).store.activate(call.params["name"], None)
+    return {"name": call.params["name"], "active_version": None}
+
+
+# -- the playground ----------------------------------------------------------------------
+def check(call: Call) -> dict[str, Any]:
+    from compiler import compile_text
+    from zentra_rules.errors import CompileError
+    from zentra_rules.plan import Op
+    source = need(call.body, "source", str)
+    try:
+        result = compile_text(source, "playground.zflow")
+    except CompileError as exc:
+        return {"ok": False, "diagnostics": [d.to_dict() for d in exc.diagnostics],
+                "definitions": []}
+    defs = [{"kind": p.kind, "name": p.name,
+             "triggers": [t.event + (f":{t.qualifier}" if t.qualifier else "") for t in p.triggers],
+             "approvals": [str(i.args[0]) for i in p.code if i.op is Op.REQUEST]}
+            for p in result.plans]
+    return {"ok": True, "diagnostics": [d.to_dict() for d in result.warnings], "definitions": defs}
+
+
+def dry_run(call: Call) -> dict[str, Any]:
+    from runtime import dry_run as run
+    source = need(call.body, "source", str)
+    event = need(call.body, "event", str)
+    subject = need(call.body, "subject", dict, required=False) or {}
+    previous = need(call.body, "previous", dict, required=False)
+    decisions = need(call.body, "decisions", dict, required=False) or {}
+    if not all(isinstance(v, str) for v in decisions.values()):
+        raise HTTPError(422, "`decisions` maps approval names to approved, rejected or timed_out")
+    plans = _compile(source, need(call.body, "name", str, required=False))
+    trace = run(plans, event, subject, previous, decisions, now=_state(call).engine.clock.now(),
+                actor=call.actor)
+    by_name = {p.name: p for p in plans}
+    trace["disassembly"] = {r["workflow"]: by_name[r["workflow"]].disassemble(mark=set(r["path"]))
+                            for r in trace["runs"] if r["workflow"] in by_name}
+    return trace  # type: ignore[no-any-return]
+
+
+def samples(call: Call) -> Any:
+    import json
+    try:
+        return json.loads(SAMPLES.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {"samples": []}
+
+
+# -- records ---------------------------------------------------------------------------------
+def _ticket_view(call: Call, ticket_id: str) -> dict[str, Any]:
+    store = _state(call).store
+    ticket = store.get_ticket(ticket_id)
+    if ticket is None:
+        raise NotFoundError(f"no ticket {ticket_id}")
+    return {**ticket, "notes": store.notes(ticket_id), "links": store.links(ticket_id)}
+
+
+def create_ticket(call: Call) -> dict[str, Any]:
+    return _state(call).engine.create_ticket(call.body, call.actor)  # type: ignore[no-any-return]
+
+
+def get_ticket(call: Call) -> dict[str, Any]:
+    return _ticket_view(call, call.params["id"])
+
+
+def patch_ticket(call: Call) -> dict[str, Any]:
+    ticket_id = call.params["id"]
+    if _state(call).store.get_ticket(ticket_id) is None:
+        raise NotFoundError(f"no ticket {ticket_id}")
+    _state(call).engine.update_ticket(ticket_id, call.body, call.actor)
+    return _ticket_view(call, ticket_id)
+
+
+def create_asset(call: Call) -> dict[str, Any]:
+    return _state(call).engine.put_asset(call.body, True, call.actor)  # type: ignore[no-any-return]
+
+
+def get_asset(call: Call) -> dict[str, Any]:
+    asset = _state(call).store.get_asset(call.params["id"])
+    if asset is None:
+        raise NotFoundError(f"no asset {call.params['id']}")
+    return asset  # type: ignore[no-any-return]
+
+
+def patch_asset(call: Call) -> dict[str, Any]:
+    if "id" in call.body and call.body["id"] != call.params["id"]:
+        raise InputError("an asset's `id` cannot be changed")
+    get_asset(call)
+    return _state(call).engine.put_asset(  # type: ignore[no-any-return]
+        {**call.body, "id": call.params["id"]}, False, call.actor)
+
+
+def create_user(call: Call) -> dict[str, Any]:
+    with _state(call).store.tx():
+        return _state(call).store.create_user(call.body)  # type: ignore[no-any-return]
+
+
+# -- runs -------------------------------------------------------------------------------------
+def _with_trace(call: Call, run: dict[str, Any]) -> dict[str, Any]:
+    from runtime.trace import stored_trace
+    engine = _state(call).engine
+    if "steps" not in run:
+        run = engine.store.execution(run["id"])
+    view = {k: v for k, v in run.items() if k not in ("state", "version_id")}
+    view["trace"] = stored_trace(run, engine.plan_of(run))
+    return view
+
+
+def run_scenario(call: Call) -> dict[str, Any]:
+    ticket = need(call.body, "ticket", (str, int))
+    execution = _state(call).engine.start_scenario(call.params["name"], str(ticket), call.actor)
+    return _with_trace(call, _state(call).store.execution(execution))
+
+
+def executions(call: Call) -> dict[str, Any]:
+    q = call.query
+    status = q.get("status")
+    rows = _state(call).store.executions(ticket=q.get("ticket"), workflow=q.get("workflow"),
+                                         status=status)
+    return {"executions": [_with_trace(call, r) for r in rows]}
+
+
+def execution(call: Call) -> dict[str, Any]:
+    return _with_trace(call, _state(call).store.execution(_int(call.params["id"], "execution")))
+
+
+# -- approvals ----------------------------------------------------------------------------
+def approvals(call: Call) -> dict[str, Any]:
+    store, caller = _state(call).store, call.caller
+    rows = store.approvals(status=call.query.get("status"))
+    if caller["role"] != "admin":   # everyone else sees what they are (or were) asked to decide
+        me = {caller.get("user")} | {(store.get_user(caller["user"]) or {}).get("email")} \
+            if caller.get("user") else set()
+        rows = [r for r in rows if me & {u for e in r["approvers"] for u in e["users"]}]
+    return {"approvals": rows}
+
+
+def decide(call: Call) -> dict[str, Any]:
+    decision = need(call.body, "decision", str)
+    comment = need(call.body, "comment", str, required=False)
+    request_id = _int(call.params["id"], "approval request")
+    _state(call).store.approval(request_id)          # 404 before 403
+    user = call.caller.get("user")
+    if not user:
+        raise HTTPError(403, "this token acts for no user, and only an asked approver may decide")
+    return _state(call).engine.decide(request_id, user, decision, comment)  # type: ignore[no-any-return]
+
+
+# -- webhooks and tokens ------------------------------------------------------------------
+def _name(call: Call) -> str:
+    name = need(call.body, "name", str)
+    if not NAME.match(name):
+        raise HTTPError(422, "`name` is letters, digits, `_`, `-` and `.`, up to 100 characters")
+    return name  # type: ignore[no-any-return]
+
+
+def inbound_endpoint(call: Call) -> dict[str, Any]:
+    name, secret = _name(call), new_secret()
+    store = _state(call).store
+    with store.tx():
+        store.register_endpoint(name, "inbound", secret, _state(call).engine.clock.now())
+    return {"name": name, "url": f"/hooks/{name}", "secret": secret}
+
+
+def outbound_endpoint(call: Call) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+    name, url = _name(call), need(call.body, "url", str)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise HTTPError(422, "`url` must be an http:// or https:// URL")
+    secret = need(call.body, "secret", str, required=False) or new_secret()
+    try:
+        sign(secret, "check", 0, b"")
+    except InputError:
+        raise HTTPError(422, "`secret` must be `whsec_` followed by base64") from None
+    store = _state(call).store
+    with store.tx():
+        store.register_endpoint(name, "outbound", secret, _state(call).engine.clock.now(), url)
+    return {"name": name, "url": url}
+
+
+def create_token(call: Call) -> dict[str, Any]:
+    role = need(call.body, "role", str)
+    user = need(call.body, "user", str, required=False)
+    store = _state(call).store
+    with store.tx():
+        token = store.create_token(role, user, _state(call).engine.clock.now())
+        return {"id": store.token_id(token), "token": token, "role": role, "user": user}
+
+
+def tokens(call: Call) -> dict[str, Any]:
+    return {"tokens": _state(call).store.tokens()}
+
+
+def revoke_token(call: Call) -> Response:
+    store = _state(call).store
+    with store.tx():
+        store.revoke_token(_int(call.params["id"], "token"), _state(call).engine.clock.now())
+    return Response(status_code=204)
