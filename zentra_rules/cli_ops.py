@@ -55,6 +55,14 @@ def cmd_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    app = _app(args)
+    with app.store.tx():
+        app.store.revoke_token(args.id, app.engine.clock.now())
+    print(f"token {args.id} revoked", file=out)
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="PATH", help="configuration file (default: zentra.toml)")
@@ -80,3 +88,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--role", required=True, choices=["admin", "editor", "agent", "viewer"])
     p.add_argument("--user", help="the user the token acts as")
     p.set_defaults(func=cmd_token)
+    p = tsub.add_parser("revoke", help="revoke a token by its id (GET /api/tokens lists them)")
+    common(p)
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_revoke)
