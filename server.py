@@ -107,7 +107,10 @@ async def static(request: Request) -> Response:
     path = (STATIC / name).resolve()
     if path.parent != STATIC.resolve() or not path.is_file():
         return error_response(NotFoundError(f"no file {name}"))
-    return FileResponse(path)
+    # Browsers refuse an ES module served as anything but JavaScript, whatever the OS guesses.
+    media = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
+             ".html": "text/html"}.get(path.suffix)
+    return FileResponse(path, media_type=media)
 
 
 async def openapi(request: Request) -> Response:
