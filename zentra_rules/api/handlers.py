@@ -60,6 +60,8 @@ def definition(call: Call) -> dict[str, Any]:
 
 def activate(call: Call) -> dict[str, Any]:
     version = need(call.body, "version", int)
+    if not 1 <= version <= 2**31:
+        raise NotFoundError(f"`{call.params['name']}` has no version {version}")
     _state(call).store.activate(call.params["name"], version)
     return {"name": call.params["name"], "active_version": version}
 
@@ -232,8 +234,12 @@ def inbound_endpoint(call: Call) -> dict[str, Any]:
 def outbound_endpoint(call: Call) -> dict[str, Any]:
     from urllib.parse import urlsplit
     name, url = _name(call), need(call.body, "url", str)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:   # e.g. an unclosed IPv6 bracket
+        valid = False
+    if not valid:
         raise HTTPError(422, "`url` must be an http:// or https:// URL")
     secret = need(call.body, "secret", str, required=False) or new_secret()
     try:

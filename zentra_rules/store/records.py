@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee as pw
 
-from ..errors import InputError
+from ..errors import ConflictError, InputError, NotFoundError
 from ..schema import READ_ONLY, RECORDS
 from ..suggest import did_you_mean
 from ..values import as_datetime, iso
@@ -47,6 +47,10 @@ def check_fields(kind: str, fields: Any) -> dict[str, Any]:
             raise InputError(f"{kind} `{name}` must be a number")
         if spec.kind == "list" and not isinstance(value, list):
             raise InputError(f"{kind} `{name}` must be a list")
+        if spec.kind == "list" and spec.item == "string" and not all(isinstance(v, str) for v in value):
+            raise InputError(f"{kind} `{name}` must be a list of strings")
+        if name == "criticality" and not 1 <= value <= 4:
+            raise InputError(f"{kind} `criticality` is 1 (highest) to 4, not {value!r}")
         if spec.kind == "string" and not spec.enum and not isinstance(value, str):
             raise InputError(f"{kind} `{name}` must be a string")
     return dict(fields)
@@ -83,7 +87,9 @@ class Records:
         if not user_id:
             raise InputError("a user needs an `id`")
         if User.get_or_none(User.id == user_id) is not None:
-            raise InputError(f"user `{user_id}` exists already")
+            raise ConflictError(f"user `{user_id}` exists already")
+        if fields.get("email") and User.get_or_none(User.email == fields["email"]) is not None:
+            raise ConflictError(f"another user has the email {fields['email']}")
         User.create(id=user_id, email=fields.get("email"), data=fields)
         return {"id": user_id, **fields}
 
@@ -98,14 +104,19 @@ class Records:
 
     # -- tickets ------------------------------------------------------------------------------
     @staticmethod
+    def _key(ticket_id: Any) -> int | None:
+        """A ticket id as the database's integer, or None for anything that cannot be one."""
+        text = str(ticket_id)
+        return int(text) if text.isdigit() and len(text) <= 18 else None
+
+    @staticmethod
     def _ticket(row: Ticket) -> Record:
         return {"id": str(row.id), **row.data, "createdAt": iso(row.created_at),
                 "updatedAt": iso(row.updated_at)}
 
     def get_ticket(self, ticket_id: Any) -> Record | None:
-        try:
-            key = int(ticket_id)
-        except (TypeError, ValueError):
+        key = self._key(ticket_id)
+        if key is None:
             return None
         row = Ticket.get_or_none(Ticket.id == key)
         return None if row is None else self._ticket(row)
@@ -113,8 +124,10 @@ class Records:
     def create_ticket(self, fields: dict[str, Any], now: datetime, actor: str, cascade: int = 0,
                       execution: int | None = None) -> tuple[Record, int | None]:
         fields = check_fields("ticket", {k: v for k, v in fields.items() if k != "id"})
-        fields.setdefault("status", "new")
-        fields.setdefault("tags", [])
+        if fields.get("status") is None:
+            fields["status"] = "new"
+        if fields.get("tags") is None:
+            fields["tags"] = []
         row = Ticket.create(data=fields, status=fields["status"], created_at=now, updated_at=now,
                             due_at=as_datetime(fields.get("dueAt")))
         record = self._ticket(row)
@@ -126,9 +139,15 @@ class Records:
                       cascade: int = 0, execution: int | None = None) -> tuple[Record, list[int]]:
         """Apply field changes; emits ticket.updated (+ ticket.status_changed) if any differ."""
         changes = check_fields("ticket", changes)
-        row = Ticket.select().where(Ticket.id == int(ticket_id)).first()
+        if "id" in changes:
+            if str(changes.pop("id")) != str(ticket_id):
+                raise InputError("a ticket's `id` cannot be changed")
+        if "status" in changes and changes["status"] is None:
+            raise InputError("a ticket's `status` cannot be empty")
+        key = self._key(ticket_id)
+        row = None if key is None else Ticket.select().where(Ticket.id == key).first()
         if row is None:
-            raise InputError(f"no ticket {ticket_id}")
+            raise NotFoundError(f"no ticket {ticket_id}")
         previous = self._ticket(row)
         data = copy.deepcopy(row.data)
         diff = {k: [data.get(k), v] for k, v in changes.items() if data.get(k) != v}
@@ -190,9 +209,9 @@ class Records:
             raise InputError(f"a{'n' if kind[0] in 'aeiou' else ''} {kind} needs an `id`")
         row = model.get_or_none(model.id == record_id)  # type: ignore[attr-defined]
         if create and row is not None:
-            raise InputError(f"{kind} `{record_id}` exists already")
+            raise ConflictError(f"{kind} `{record_id}` exists already")
         if not create and row is None:
-            raise InputError(f"no {kind} `{record_id}`")
+            raise NotFoundError(f"no {kind} `{record_id}`")
         previous = None if row is None else {"id": record_id, **row.data}
         data = {**(row.data if row else {}), **fields}
         if row is None:
