@@ -78,7 +78,7 @@ def check(call: Call) -> dict[str, Any]:
     from zentra_rules.plan import Op
     source = need(call.body, "source", str)
     try:
-        result = compile_text(source, "playground.zflow")
+        result = compile_text(source, "workflow.zflow")   # the name publishing gives it too
     except CompileError as exc:
         return {"ok": False, "diagnostics": [d.to_dict() for d in exc.diagnostics],
                 "definitions": []}
