@@ -139,9 +139,8 @@ class Records:
                       cascade: int = 0, execution: int | None = None) -> tuple[Record, list[int]]:
         """Apply field changes; emits ticket.updated (+ ticket.status_changed) if any differ."""
         changes = check_fields("ticket", changes)
-        if "id" in changes:
-            if str(changes.pop("id")) != str(ticket_id):
-                raise InputError("a ticket's `id` cannot be changed")
+        if "id" in changes and str(changes.pop("id")) != str(ticket_id):
+            raise InputError("a ticket's `id` cannot be changed")
         if "status" in changes and changes["status"] is None:
             raise InputError("a ticket's `status` cannot be empty")
         key = self._key(ticket_id)
