@@ -73,6 +73,8 @@ API: list[tuple[str, str, tuple[str, ...], Any, bool, int]] = [
     ("POST", "/api/approvals/{id}/decide", ANY, h.decide, True, 200),
     ("POST", "/api/webhooks/inbound", ADMIN, h.inbound_endpoint, True, 201),
     ("POST", "/api/webhooks/outbound", ADMIN, h.outbound_endpoint, True, 201),
+    ("POST", "/api/automation-rules", ADMIN, h.create_rule, True, 201),
+    ("GET", "/api/automation-rules/{id}/zflow", ADMIN, h.rule_zflow, False, 200),
     ("POST", "/api/tokens", ADMIN, h.create_token, True, 201),
     ("GET", "/api/tokens", ADMIN, h.tokens, False, 200),
     ("DELETE", "/api/tokens/{id}", ADMIN, h.revoke_token, False, 204),

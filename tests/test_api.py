@@ -234,3 +234,60 @@ def test_zentra_serve_routes_a_ticket_and_stops_gracefully(tmp_path: Path) -> No
     text = (tmp_path / "serve.log").read_text()
     assert "Application shutdown complete" in text and "All workers have stopped" in text
     assert "Traceback" not in text and "zt_admin" not in text
+
+
+ROUTE_URGENT = {
+    "id": "ar_1042", "title": "Route urgent network tickets", "active": True, "position": 3,
+    "event": "ticket.created",
+    "conditions": {"all": [{"field": "priority", "operator": "is", "value": "urgent"}],
+                   "any": [{"field": "category", "operator": "includes",
+                            "value": ["Network", "Identity"]}]},
+    "actions": [{"type": "set_field", "field": "team", "value": "Network"},
+                {"type": "add_internal_note", "value": "Auto-routed"},
+                {"type": "notify_slack", "channel": "#incidents",
+                 "message": "Urgent: {{ticket.subject}}"}]}
+
+
+def test_a_stored_legacy_rule_routes_a_new_ticket(client: TestClient) -> None:
+    r = client.post("/api/automation-rules", headers=ADMIN, json=ROUTE_URGENT)
+    assert r.status_code == 201, r.text
+    assert r.json()["workflows"] == [{"kind": "workflow", "name": "legacy ticket.created",
+                                      "version": 1}]
+    zflow = client.get("/api/automation-rules/ar_1042/zflow", headers=ADMIN).json()["zflow"]
+    assert 'workflow "ar_1042"' in zflow and "Route urgent network tickets" in zflow
+    routed = client.post("/api/tickets", headers=ADMIN, json={
+        "title": "SSO down", "priority": "urgent", "category": "Identity"}).json()
+    ignored = client.post("/api/tickets", headers=ADMIN, json={
+        "title": "Toner", "priority": "urgent", "category": "Printing"}).json()
+    settle(client)
+    got = client.get(f"/api/tickets/{routed['id']}", headers=ADMIN).json()
+    assert got["team"] == "Network" and [n["body"] for n in got["notes"]] == ["Auto-routed"]
+    assert "team" not in client.get(f"/api/tickets/{ignored['id']}", headers=ADMIN).json()
+    (run,) = [e for e in client.get(f"/api/executions?ticket={routed['id']}", headers=ADMIN)
+              .json()["executions"]]
+    assert run["workflow"] == "legacy ticket.created" and run["status"] == "completed"
+    slack = run["trace"]["actions"][-1]
+    assert (slack["object"], slack["value"], slack["params"]["message"]) == (
+        "slack", "#incidents", "Urgent: SSO down")
+
+
+def test_an_inactive_legacy_rule_is_stored_but_not_matched(client: TestClient) -> None:
+    client.post("/api/automation-rules", headers=ADMIN, json=ROUTE_URGENT)
+    r = client.post("/api/automation-rules", headers=ADMIN, json={**ROUTE_URGENT, "active": False})
+    assert r.status_code == 201 and r.json()["workflows"] == []
+    assert client.get("/api/workflows/legacy ticket.created",
+                      headers=ADMIN).json()["active_version"] is None
+    ticket = client.post("/api/tickets", headers=ADMIN, json={
+        "title": "SSO down", "priority": "urgent", "category": "Identity"}).json()
+    settle(client)
+    assert "team" not in client.get(f"/api/tickets/{ticket['id']}", headers=ADMIN).json()
+    assert client.get("/api/automation-rules/ar_1042/zflow", headers=ADMIN).status_code == 200
+
+
+def test_a_bad_legacy_rule_is_refused_naming_the_rule_and_operator(client: TestClient) -> None:
+    bad = {**ROUTE_URGENT, "conditions": {"all": [
+        {"field": "priority", "operator": "between", "value": "urgent"}]}}
+    r = client.post("/api/automation-rules", headers=ADMIN, json=bad)
+    assert r.status_code == 422
+    assert "ar_1042" in r.json()["error"] and "between" in r.json()["error"]
+    assert client.get("/api/automation-rules/ar_1042/zflow", headers=ADMIN).status_code == 404

@@ -88,6 +88,12 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], int, Build]] = {
         ADMIN_ONLY, 201, lambda w, who: ("/api/webhooks/inbound", {"name": f"in-{_slug(who)}"})),
     ("POST", "/api/webhooks/outbound"): (ADMIN_ONLY, 201, lambda w, who: ("/api/webhooks/outbound", {
         "name": f"out-{_slug(who)}", "url": "https://example.com/hook"})),
+    ("POST", "/api/automation-rules"): (ADMIN_ONLY, 201, lambda w, who: ("/api/automation-rules", {
+        "id": f"ar-{_slug(who)}", "title": "never fires", "event": "ticket.created",
+        "conditions": {"all": [{"field": "category", "operator": "is", "value": "never"}]},
+        "actions": [{"type": "add_internal_note", "value": "x"}]})),
+    ("GET", "/api/automation-rules/{id}/zflow"): (
+        ADMIN_ONLY, 200, lambda w, who: ("/api/automation-rules/ar-seed/zflow", None)),
     ("POST", "/api/tokens"): (ADMIN_ONLY, 201, lambda w, who: ("/api/tokens", {"role": "viewer"})),
     ("GET", "/api/tokens"): (ADMIN_ONLY, 200, lambda w, who: ("/api/tokens", None)),
     ("DELETE", "/api/tokens/{id}"): (ADMIN_ONLY, 204, lambda w, who: (f"/api/tokens/{w.victim[who]}", None)),
@@ -125,6 +131,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ok(c.post("/api/workflows", headers=ADMIN, json={"source": source}), 201)
         ticket = ok(c.post("/api/tickets", headers=ADMIN, json={"title": "printer on fire"}), 201)["id"]
         ok(c.post("/api/assets", headers=ADMIN, json={"id": "A-1", "name": "laptop"}), 201)
+        ok(c.post("/api/automation-rules", headers=ADMIN, json={
+            "id": "ar-seed", "title": "seed", "event": "ticket.created", "actions": []}), 201)
         tokens, approval, victim, duplicate = {}, {}, {}, {}
         for who in CALLERS:
             user = f"u_{_slug(who)}"

@@ -63,6 +63,32 @@ def cmd_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Legacy rules to zflow: one rule as its own workflow; a list as per-event workflows."""
+    from compiler import compile_source
+    from compiler.legacy import LegacyError, load_rules, translate, translate_rule
+
+    from .cli import _read_json
+    doc = _read_json(args.file)
+    try:
+        rules = load_rules(doc)
+    except LegacyError as exc:
+        total = len(doc) if isinstance(doc, list) else 1
+        print(f"{args.file}: translated 0 of {total} rules; {str(exc).splitlines()[0]}", file=err)
+        for problem in exc.problems:
+            print(f"  {problem}", file=err)
+        return 1
+    text = translate_rule(rules[0]) if isinstance(doc, dict) else translate(rules)
+    if args.check:
+        compile_source(text, "translated.zflow")   # a CompileError is reported by main()
+    out.write(text)
+    if isinstance(doc, list):
+        events = len({r["event"] for r in rules if r.get("active", True) and r.get("actions")})
+        print(f"{args.file}: translated {len(rules)} rules into {events} workflow"
+              f"{'s' * (events != 1)}; 0 failed", file=err)
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="PATH", help="configuration file (default: zentra.toml)")
@@ -72,6 +98,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("translate", help="print the zflow equivalent of legacy AutomationRules")
+    p.add_argument("file", metavar="LEGACY.json")
+    p.add_argument("--check", action="store_true", help="also compile the translation")
+    p.set_defaults(func=cmd_translate)
     p = sub.add_parser("worker", help="a queue consumer with a sweeper (run many to scale out)")
     common(p)
     p.add_argument("--workers", type=int, help="worker threads (default: runtime.workers)")

@@ -270,3 +270,31 @@ def revoke_token(call: Call) -> Response:
     with store.tx():
         store.revoke_token(_int(call.params["id"], "token"), _state(call).engine.clock.now())
     return Response(status_code=204)
+
+
+# -- legacy automation rules ----------------------------------------------------------------
+def create_rule(call: Call) -> dict[str, Any]:
+    """Store a legacy rule; its event's rules run again as one translated workflow version."""
+    from compiler import compile_source
+    from compiler.legacy import load_rules, translate, translate_rule
+    (rule,) = load_rules(call.body)
+    state = _state(call)
+    with state.store.tx():
+        old = state.store.put_rule(rule)
+        published = []
+        for event in dict.fromkeys([rule["event"], *([old["event"]] if old else [])]):
+            rules = state.store.rules_for(event)
+            name = f"legacy {event}"
+            if any(r.get("active", True) for r in rules):
+                plans = compile_source(translate(rules), "legacy.zflow")
+                published += state.engine.publish(plans, call.actor)
+            elif name in {d["name"] for d in state.store.definitions()}:
+                state.store.activate(name, None)
+    return {"id": rule["id"], "event": rule["event"], "active": rule.get("active", True),
+            "workflows": published, "zflow": translate_rule(rule)}
+
+
+def rule_zflow(call: Call) -> dict[str, Any]:
+    from compiler.legacy import translate_rule
+    rule = _state(call).store.rule(call.params["id"])
+    return {"id": rule["id"], "zflow": translate_rule(rule)}

@@ -45,6 +45,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "inbound_endpoint": {"type": "object", "required": ["name"], "properties": {"name": STR}},
     "outbound_endpoint": {"type": "object", "required": ["name", "url"], "properties": {
         "name": STR, "url": {**STR, "format": "uri"}, "secret": STR}},
+    "create_rule": {"type": "object", "required": ["id", "event"],
+                    "description": "a legacy AutomationRule (interfaces.md)", "properties": {
+                        "id": STR, "title": STR, "active": {"type": "boolean"},
+                        "position": {"type": "integer"}, "event": {**STR, "example": "ticket.created"},
+                        "conditions": OBJ, "actions": {"type": "array", "items": OBJ}}},
     "create_token": {"type": "object", "required": ["role"], "properties": {
         "role": {"enum": ["admin", "editor", "agent", "viewer"]}, "user": STR}},
 }

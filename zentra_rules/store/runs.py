@@ -11,7 +11,17 @@ import peewee as pw
 
 from ..errors import ConflictError, NotFoundError
 from ..values import as_datetime, iso
-from .models import AuditLog, Definition, DefinitionVersion, Event, Execution, Meta, Step, Wait
+from .models import (
+    AuditLog,
+    AutomationRule,
+    Definition,
+    DefinitionVersion,
+    Event,
+    Execution,
+    Meta,
+    Step,
+    Wait,
+)
 
 Record = dict[str, Any]
 OPEN = ("runnable", "waiting")
@@ -94,6 +104,30 @@ class Runs:
                     .order_by(DefinitionVersion.version)]
         return {"name": row.name, "kind": row.kind, "active_version": row.active_version,
                 "versions": versions}
+
+    # -- legacy automation rules ------------------------------------------------------------
+    def put_rule(self, rule: dict[str, Any]) -> dict[str, Any] | None:
+        """Store a legacy rule (a new id, or a new text for a known one); the old one, if any."""
+        old = AutomationRule.get_or_none(AutomationRule.id == rule["id"])
+        fields = {"data": rule, "position": int(rule.get("position") or 0),
+                  "active": bool(rule.get("active", True))}
+        if old is None:
+            AutomationRule.create(id=rule["id"], **fields)
+            return None
+        AutomationRule.update(**fields).where(AutomationRule.id == rule["id"]).execute()
+        return old.data  # type: ignore[no-any-return]
+
+    def rule(self, rule_id: str) -> dict[str, Any]:
+        row = AutomationRule.get_or_none(AutomationRule.id == rule_id)
+        if row is None:
+            raise NotFoundError(f"no automation rule `{rule_id}`")
+        return row.data  # type: ignore[no-any-return]
+
+    def rules_for(self, event: str) -> list[dict[str, Any]]:
+        """Every stored rule of one event (active or not), in position order, then by id."""
+        return [r.data for r in AutomationRule.select().order_by(AutomationRule.position,
+                                                                 AutomationRule.id)
+                if r.data.get("event") == event]
 
     # -- events -----------------------------------------------------------------------------
     def event(self, event_id: int) -> Record | None:
