@@ -288,8 +288,9 @@ class _Machine:
                 contracts.append(effect.get("value"))
         elif verb == "escalate" and isinstance(subject, dict):
             level = subject.get("escalationLevel")
+            # Any number is a level (2.0 is 2); anything else starts the count at 1.
             subject["escalationLevel"] = effect["value"] if "value" in effect else (
-                level + 1 if isinstance(level, int) and not isinstance(level, bool) else 1)
+                level + 1 if isinstance(level, int | float) and not isinstance(level, bool) else 1)
         elif (verb, obj) in (("assign", "team"), ("assign", "agent"),
                              ("transition", "status")) and isinstance(subject, dict):
             subject[obj] = effect.get("value")

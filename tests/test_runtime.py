@@ -464,3 +464,10 @@ def test_a_worker_keeps_its_lease_while_it_beats_and_loses_it_when_it_stops(rig:
     assert execution in rig.store.runnable_unleased(rig.clock.now(), lease)
     with rig.store.tx():
         assert rig.store.claim(execution, "worker-b", rig.clock.now(), lease) is not None
+
+
+def test_escalate_raises_any_numeric_level_by_one(rig: Rig) -> None:
+    rig.publish('workflow "esc" WHEN ticket.created THEN escalate')
+    ticket = rig.engine.create_ticket({"title": "t", "escalationLevel": 2.0})
+    rig.settle()
+    assert rig.store.get_ticket(ticket["id"])["escalationLevel"] == 3

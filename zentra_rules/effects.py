@@ -146,7 +146,7 @@ def _ticket_or_asset(store: Store, run: Slice, verb: str, obj: str, value: Any) 
     elif verb == "escalate":
         ticket = _record(store, run, "ticket", _subject(run, "ticket"))
         level = ticket.get("escalationLevel")
-        level = level if isinstance(level, int) and not isinstance(level, bool) else 0
+        level = level if isinstance(level, int | float) and not isinstance(level, bool) else 0
         _change(store, run, "ticket", _subject(run, "ticket"), "escalationLevel",
                 value if value is not None else level + 1)
     elif (verb, obj) == ("update", "asset lifecycle"):
