@@ -273,7 +273,9 @@ class _Machine:
         self.effects.append(effect)
         subject = self.st["data"].get("ticket")
         if verb == "add" and obj == "tag" and isinstance(subject, dict):
-            tags = subject.setdefault("tags", [])
+            if subject.get("tags") is None:   # missing or null: the first tag starts the list
+                subject["tags"] = []
+            tags = subject["tags"]
             if isinstance(tags, list) and effect.get("value") not in tags:
                 tags.append(effect.get("value"))
         elif verb == "remove" and obj == "tag" and isinstance(subject, dict):
@@ -283,7 +285,9 @@ class _Machine:
         elif verb == "update" and isinstance(asset := self.st["data"].get("asset"), dict):
             asset["lifecycle"] = effect.get("value")
         elif verb == "attach" and isinstance(asset := self.st["data"].get("asset"), dict):
-            contracts = asset.setdefault("contracts", [])
+            if asset.get("contracts") is None:
+                asset["contracts"] = []
+            contracts = asset["contracts"]
             if isinstance(contracts, list):
                 contracts.append(effect.get("value"))
         elif verb == "escalate" and isinstance(subject, dict):

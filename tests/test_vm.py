@@ -223,3 +223,8 @@ def test_stored_times_are_times() -> None:
                         {"createdAt": "2026-03-01T09:00:00Z", "updatedAt": "2026-03-03T10:30:00+02:00"})
     assert effects[0]["value"] == "2026-03-03T09:00:00Z"
     assert verbs(effects)[1:] == ["add tag=later"]
+
+
+def test_a_null_tag_list_gets_its_first_tag() -> None:
+    _, state, _ = run('WHEN ticket.created THEN add tag = "vip"', {"tags": None})
+    assert state["data"]["ticket"]["tags"] == ["vip"]
