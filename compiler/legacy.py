@@ -1,16 +1,30 @@
-"""Legacy AutomationRules (interfaces.md) translated into zflow source an admin can read and edit."""
+"""Legacy AutomationRules (interfaces.md) checked and translated into zflow an admin can read and run."""
 
 from __future__ import annotations
 
+import bisect
+import copy
 import json
+import math
 import re
+from collections.abc import Set as AbstractSet
+from decimal import Decimal
 from typing import Any
 
-from zentra_rules.errors import InputError
-from zentra_rules.schema import RECORDS
+from zentra_rules.errors import CompileError, InputError, ZflowSyntaxError
+from zentra_rules.limits import DEFAULT_LIMITS
+from zentra_rules.schema import READ_ONLY, RECORDS, TRIGGERS
 from zentra_rules.suggest import did_you_mean
 
-EVENTS = ("ticket.created", "ticket.updated", "ticket.status_changed", "ticket.sla_breached")
+from . import compile_text
+
+Rule = dict[str, Any]
+# A line of zflow kept as pieces, each with the JSON path it was written from ("" for glue), so a
+# compiler diagnostic at line:col can be reported against the rule's own JSON.
+Chunk = tuple[str, str]
+Line = list[Chunk]
+
+EVENTS = tuple(name for name, spec in TRIGGERS.items() if spec.subject == "ticket")
 OPERATORS = {"is": "=", "is_not": "!=", "less_than": "<", "less_than_or_equal": "<=",
              "greater_than": ">", "greater_than_or_equal": ">=", "includes": "in",
              "not_includes": "not in", "contains": "contains", "not_contains": "contains",
@@ -19,7 +33,7 @@ OPERATORS = {"is": "=", "is_not": "!=", "less_than": "<", "less_than_or_equal": 
              "changed_from": "changed from"}
 NO_VALUE = ("present", "blank", "changed")
 LIST_VALUE = ("includes", "not_includes")
-# action type -> (required keys, optional keys)
+# action type -> (required keys, optional keys), besides `type`
 ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "set_field": (("field", "value"), ()), "assign_team": (("value",), ()),
     "assign_agent": (("value",), ()), "set_status": (("value",), ()),
@@ -28,292 +42,562 @@ ACTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "notify_email": (("to", "subject", "body"), ()), "notify_slack": (("channel", "message"), ()),
     "notify_teams": (("channel", "message"), ()), "call_webhook": (("endpoint",), ("payload",)),
 }
-ALIASES = {"subject": "title"}   # legacy field names
-TEMPLATE = re.compile(r"{{\s*(?:ticket\.)?([A-Za-z_][A-Za-z0-9_.]*)\s*}}")
-READ_ONLY = ("id", "createdAt", "updatedAt")
+RULE_KEYS = ("id", "title", "active", "position", "event", "conditions", "actions")
+ALIASES = {"subject": "title"}   # legacy field names that zflow spells differently
+TICKET = RECORDS["ticket"]
+SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")   # one part of a zflow path (ASCII only)
+LEGACY_TEMPLATE = re.compile(
+    r"\{\{\s*ticket\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+ITEM = re.compile(r"conditions\.(all|any)\[\d+\]|actions\[\d+\]")
+ZFLOW_TEMPLATE = re.compile(r"\{\{(.*?)\}\}")         # how compiler/expressions.py finds them
+CHECK_BATCH_BYTES = 200_000                          # rules compiled together, for speed
 
 
 class LegacyError(InputError):
-    """Rules that cannot be translated; `.problems` names each rule, index, place and value."""
+    """Rules that cannot be translated; `.problems` names each rule, its index, the place and value."""
 
-    def __init__(self, problems: list[str], failed: int):
+    def __init__(self, problems: list[str], failed: int, total: int):
         self.problems = problems
-        super().__init__(f"{failed} rule{'s' * (failed != 1)} cannot be translated "
+        self.failed = failed
+        self.total = total
+        super().__init__(f"{failed} of {total} rule{'s' * (total != 1)} cannot be translated "
                          "(nothing was translated):\n" + "\n".join(problems))
 
 
-# -- validation --------------------------------------------------------------------------------
-def _field(name: Any, where: str, problems: list[str], settable: bool = False) -> str | None:
+def _show(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+# -- checking ---------------------------------------------------------------------------------------
+class _Problems:
+    """The problems of one rule, each prefixed with the rule's id and index."""
+
+    def __init__(self, rule: Any, index: int):
+        rid = rule.get("id") if isinstance(rule, dict) else None
+        if isinstance(rid, str) and rid.strip():
+            name = rid if re.fullmatch(r"[\w.:-]+", rid) else _show(rid, 60)
+            self.who = f"rule {name} (index {index})"
+        else:
+            self.who = f"rule #{index} (index {index})"
+        self.items: list[str] = []
+        self.bad: set[str] = set()   # conditions and actions that cannot be written in zflow
+
+    def add(self, path: str, message: str) -> None:
+        self.items.append(f"{self.who}: {path}: {message}" if path else f"{self.who}: {message}")
+        item = ITEM.match(path)
+        if item:
+            self.bad.add(item.group())
+
+
+def _unknown_keys(found: dict[str, Any], allowed: tuple[str, ...], path: str, what: str,
+                  out: _Problems) -> None:
+    for key in found:
+        if key not in allowed:
+            out.add(f"{path}{key}", f"unknown key {_show(key)} in {what}"
+                    + (did_you_mean(str(key), allowed, quote='"')
+                       or "; it takes " + ", ".join(allowed)))
+
+
+def _field(name: Any, path: str, out: _Problems, settable: bool = False) -> None:
+    """A ticket field: a known name, `subject` (the title), `custom.X` or a path through a link."""
     if not isinstance(name, str) or not name:
-        problems.append(f"{where}: a field name is required, got {json.dumps(name)}")
-        return None
-    name = ALIASES.get(name, name)
-    head = name.split(".")[0]
-    fields = RECORDS["ticket"]
-    if head not in fields or ("." in name and head != "custom"):
-        problems.append(f"{where}: unknown ticket field {json.dumps(name)}"
-                        + (did_you_mean(head, [*fields, "subject"], quote='"') or ""))
-        return None
-    if settable and head in READ_ONLY:
-        problems.append(f"{where}: field {json.dumps(name)} cannot be set")
-        return None
-    return name
+        out.add(path, f"a ticket field name is required, got {_show(name)}")
+        return
+    parts = name.split(".")
+    head = ALIASES.get(parts[0], parts[0])
+    if not all(SEGMENT.match(p) for p in parts):
+        out.add(path, f"{_show(name)} is not a field name (letters, digits and `_`, parts joined "
+                "by `.`)")
+    elif head not in TICKET:
+        out.add(path, f"unknown ticket field {_show(name)}"
+                + (did_you_mean(head, [*TICKET, *ALIASES], quote='"')
+                   or "; fields: " + ", ".join(TICKET)))
+    elif head == "custom" and len(parts) == 1:
+        out.add(path, '`custom` holds the custom fields: name one, e.g. "custom.region"')
+    elif settable and head in READ_ONLY["ticket"] and len(parts) == 1:
+        out.add(path, f"{_show(name)} is read-only and cannot be set")
+
+
+def _number(value: Any, path: str, out: _Problems) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        out.add(path, f"a number must be finite, got {value}")
+    elif abs(value) >= 10 ** 18:
+        out.add(path, f"{value} is too large; numbers have at most 18 digits before the point")
 
 
 def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _text_problem(value: Any, compared: bool) -> str | None:
-    """What zflow cannot write down: `{{` in a value compared with (it reads as a template)."""
-    texts = value if isinstance(value, list) else [value]
-    for text in texts:
-        if compared and isinstance(text, str) and "{{" in text:
-            return "a compared value cannot contain `{{` (zflow reads it as a template)"
-    return None
+def _compared(value: Any, path: str, out: _Problems) -> None:
+    """A value a condition compares with: numbers zflow can write, text without `{{`."""
+    _number(value, path, out)
+    if isinstance(value, str) and "{{" in value:
+        out.add(path, f"a compared value cannot contain `{{{{` (zflow would read a template "
+                f"there), got {_show(value)}")
 
 
-def _check_rule(rule: Any, index: int, seen: set[str]) -> list[str]:
-    if not isinstance(rule, dict):
-        return [f"rule #{index} (index {index}): a rule is a JSON object, got {json.dumps(rule)[:60]}"]
-    rid = rule.get("id")
-    who = f"rule {rid} (index {index})" if isinstance(rid, str) and rid else f"rule #{index} (index {index})"
+def _convert(text: str) -> tuple[str, list[str]]:
+    """Legacy `{{ticket.FIELD}}` templates as zflow `{{FIELD}}`, and what stops that being exact."""
+    pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
     problems: list[str] = []
-    if not isinstance(rid, str) or not rid:
-        problems.append(f"{who}: id: a non-empty string is required")
-    elif rid in seen:
-        problems.append(f"{who}: id: {json.dumps(rid)} is used by an earlier rule")
-    else:
-        seen.add(rid)
-    for key, kind, name in (("title", str, "a string"), ("active", bool, "true or false"),
-                            ("position", int, "an integer")):
-        value = rule.get(key)
-        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-            problems.append(f"{who}: {key}: must be {name}, got {json.dumps(value)}")
-    if rule.get("event") not in EVENTS:
-        problems.append(f"{who}: event: unknown event {json.dumps(rule.get('event'))}"
-                        + (did_you_mean(str(rule.get("event")), EVENTS, quote='"') or "")
-                        + f"; events: {', '.join(EVENTS)}")
-    conditions = rule.get("conditions") or {}
-    if not isinstance(conditions, dict) or set(conditions) - {"all", "any"}:
-        problems.append(f"{who}: conditions: an object with `all` and/or `any` lists")
-        conditions = {}
-    for group in ("all", "any"):
-        items = conditions.get(group) or []
-        if not isinstance(items, list):
-            problems.append(f"{who}: conditions.{group}: must be a list")
-            continue
-        for i, cond in enumerate(items):
-            problems += _check_condition(cond, f"{who}: conditions.{group}[{i}]")
-    actions = rule.get("actions")
-    if not isinstance(actions, list):
-        problems.append(f"{who}: actions: a list is required")
-        actions = []
-    for i, action in enumerate(actions):
-        problems += _check_action(action, f"{who}: actions[{i}]")
-    return problems
+    size = last = 0
+    for match in LEGACY_TEMPLATE.finditer(text):
+        parts = match.group(1).split(".")
+        head = ALIASES.get(parts[0], parts[0])
+        if head not in TICKET:
+            problems.append(f"unknown ticket field {_show(parts[0])} in {_show(match.group(0))}"
+                            + did_you_mean(parts[0], [*TICKET, *ALIASES], quote='"'))
+        literal = text[last:match.start()]
+        template = "{{" + ".".join([head, *parts[1:]]) + "}}"
+        pieces += [literal, template]
+        size += len(literal)
+        spans.append((size, size + len(template)))
+        size += len(template)
+        last = match.end()
+    pieces.append(text[last:])
+    converted = "".join(pieces)
+    found = [m.span() for m in ZFLOW_TEMPLATE.finditer(converted)]
+    tail = converted[spans[-1][1]:] if spans else converted
+    if found != spans or "{{" in tail:
+        problems.append("`{{` may appear only in a `{{ticket.FIELD}}` template (zflow cannot write "
+                        f"a literal `{{{{`, nor a `{{` just before a template), got {_show(text)}")
+    return converted, problems
 
 
-def _check_condition(cond: Any, where: str) -> list[str]:
-    problems: list[str] = []
+def _text(value: Any, path: str, out: _Problems, null: bool = False) -> None:
+    """An action's text: a string (or null where allowed) whose templates translate exactly."""
+    if value is None and null:
+        return
+    if not isinstance(value, str):
+        out.add(path, f"must be text{' or null' if null else ''}, got {_show(value)}")
+        return
+    for problem in _convert(value)[1]:
+        out.add(path, problem)
+
+
+def _check_condition(cond: Any, path: str, out: _Problems) -> None:
     if not isinstance(cond, dict):
-        return [f"{where}: a condition is an object with field, operator, value"]
-    _field(cond.get("field"), f"{where}.field", problems)
+        out.add(path, f"a condition is an object {{field, operator, value}}, got {_show(cond)}")
+        return
+    _unknown_keys(cond, ("field", "operator", "value"), path + ".", "a condition", out)
+    _field(cond.get("field"), f"{path}.field", out)
     op = cond.get("operator")
     if op not in OPERATORS:
-        problems.append(f"{where}.operator: unknown operator {json.dumps(op)}"
-                        + (did_you_mean(str(op), OPERATORS, quote='"') or ""))
-        return problems
+        out.add(f"{path}.operator", f"unknown operator {_show(op)}"
+                + (did_you_mean(str(op), OPERATORS, quote='"')
+                   or "; operators: " + ", ".join(OPERATORS)))
+        return
     value = cond.get("value")
-    if op in LIST_VALUE:
+    if op in NO_VALUE:
+        return   # any value given is ignored: these tests take none
+    if "value" not in cond:
+        out.add(f"{path}.value", f'missing: "{op}" compares with a value')
+    elif op in LIST_VALUE:
         if not isinstance(value, list) or not all(_scalar(v) for v in value):
-            problems.append(f"{where}.value: `{op}` needs a list of values, got {json.dumps(value)}")
-    elif op not in NO_VALUE and not _scalar(value):
-        problems.append(f"{where}.value: `{op}` needs one value, got {json.dumps(value)}")
-    elif (why := _text_problem(value, compared=True)) is not None:
-        problems.append(f"{where}.value: {why}: {json.dumps(value)[:60]}")
-    return problems
+            out.add(f"{path}.value", f'"{op}" needs a list of values, got {_show(value)}')
+        else:
+            for i, item in enumerate(value):
+                _compared(item, f"{path}.value[{i}]", out)
+    elif not _scalar(value):
+        out.add(f"{path}.value", f'"{op}" compares with one value (text, a number, true/false or '
+                f"null), got {_show(value)}")
+    else:
+        _compared(value, f"{path}.value", out)
 
 
-def _check_action(action: Any, where: str) -> list[str]:
+def _check_action(action: Any, path: str, out: _Problems) -> None:
     if not isinstance(action, dict):
-        return [f"{where}: an action is an object with a type"]
+        out.add(path, f"an action is an object with a `type`, got {_show(action)}")
+        return
     kind = action.get("type")
     if kind not in ACTIONS:
-        return [f"{where}.type: unknown action type {json.dumps(kind)}"
-                + (did_you_mean(str(kind), ACTIONS, quote='"') or "")]
+        out.add(f"{path}.type", f"unknown action type {_show(kind)}"
+                + (did_you_mean(str(kind), ACTIONS, quote='"')
+                   or "; action types: " + ", ".join(ACTIONS)))
+        return
     required, optional = ACTIONS[kind]
-    problems = [f"{where}: `{kind}` needs `{key}`" for key in required if key not in action]
-    for key in (*required, *optional):
-        value = action.get(key)
-        if key not in action or key == "field":
-            continue
-        if kind in ("add_tags", "remove_tags"):
-            tags = value if isinstance(value, list) else [value]
-            if not tags or not all(isinstance(t, str) and t for t in tags):
-                problems.append(f"{where}.value: tags are strings, got {json.dumps(value)}")
-        elif kind == "escalate":
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-                problems.append(f"{where}.value: an escalation level is a number, got {json.dumps(value)}")
-        elif kind == "set_field":
-            if not _scalar(value) and not (isinstance(value, list) and all(_scalar(v) for v in value)):
-                problems.append(f"{where}.value: a value is text, a number, true/false, null or a "
-                                f"list, got {json.dumps(value)[:60]}")
-        elif not isinstance(value, str):
-            problems.append(f"{where}.{key}: must be text, got {json.dumps(value)[:60]}")
-        if (why := _text_problem(value, compared=False)) is not None:
-            problems.append(f"{where}.{key}: {why}")
+    _unknown_keys(action, ("type", *required, *optional), path + ".", f'a "{kind}" action', out)
+    for key in required:
+        if key not in action:
+            out.add(f"{path}.{key}", f'missing: a "{kind}" action needs ' + ", ".join(required))
+    value = action.get("value")
     if kind == "set_field":
-        _field(action.get("field"), f"{where}.field", problems, settable=True)
+        _field(action.get("field"), f"{path}.field", out, settable=True)
+        if "value" in action:
+            items = value if isinstance(value, list) else [value]
+            if not all(_scalar(v) for v in items):
+                out.add(f"{path}.value", "a field's value is text, a number, true/false, null or a "
+                        f"list of those, got {_show(value)}")
+            for i, item in enumerate(items):
+                where = f"{path}.value" + (f"[{i}]" if isinstance(value, list) else "")
+                _number(item, where, out)
+                if isinstance(item, str):
+                    _text(item, where, out)
+    elif kind in ("add_tags", "remove_tags") and "value" in action:
+        tags = value if isinstance(value, list) else [value]
+        if not tags or not all(isinstance(t, str) and t for t in tags):
+            out.add(f"{path}.value", f"tags are a non-empty text or a list of them, got {_show(value)}")
+        else:
+            for i, tag in enumerate(tags):
+                _text(tag, f"{path}.value" + (f"[{i}]" if isinstance(value, list) else ""), out)
+    elif kind == "escalate":
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            out.add(f"{path}.value", f"an escalation level is a number, got {_show(value)}")
+        _number(value, f"{path}.value", out)
+    else:
+        for key in (*required, *optional):
+            if key in action:
+                _text(action[key], f"{path}.{key}", out,
+                      null=kind in ("assign_team", "assign_agent") or key in optional)
+
+
+def _check_rule(rule: Any, index: int, seen: dict[str, int]) -> tuple[_Problems, Rule | None]:
+    """The rule's problems, and the rule with its defaults filled in (None: not an object)."""
+    out = _Problems(rule, index)
+    if not isinstance(rule, dict):
+        out.add("", f"a rule is a JSON object, got {_show(rule)}")
+        return out, None
+    _unknown_keys(rule, RULE_KEYS, "", "a rule", out)
+    rid = rule.get("id")
+    if not isinstance(rid, str) or not rid.strip():
+        out.add("id", f"a non-empty text is required, got {_show(rid)}")
+    elif rid in seen:
+        out.add("id", f"duplicate id {_show(rid)}: rule index {seen[rid]} has it too")
+    else:
+        seen[rid] = index
+    for key, ok, want in (("title", lambda v: isinstance(v, str), "text"),
+                          ("active", lambda v: isinstance(v, bool), "true or false"),
+                          ("position", lambda v: isinstance(v, int) and not isinstance(v, bool),
+                           "a whole number")):
+        if rule.get(key) is not None and not ok(rule[key]):
+            out.add(key, f"must be {want}, got {_show(rule[key])}")
+    event = rule.get("event")
+    if event not in EVENTS:
+        hint = did_you_mean(str(event), EVENTS, quote='"')
+        out.add("event", f"unknown event {_show(event)}" + hint
+                + (" Legacy rules run on " if hint else "; legacy rules run on ") + ", ".join(EVENTS))
+    conditions = rule.get("conditions")
+    groups: dict[str, list[Any]] = {"all": [], "any": []}
+    if conditions is not None and not isinstance(conditions, dict):
+        out.add("conditions", f'must be an object {{"all": [...], "any": [...]}}, got '
+                f"{_show(conditions)}")
+    elif conditions is not None:
+        _unknown_keys(conditions, ("all", "any"), "conditions.", "conditions", out)
+        for group in groups:
+            items = conditions.get(group)
+            if items is not None and not isinstance(items, list):
+                out.add(f"conditions.{group}", f"must be a list of conditions, got {_show(items)}")
+            elif items is not None:
+                groups[group] = items
+                for i, cond in enumerate(items):
+                    _check_condition(cond, f"conditions.{group}[{i}]", out)
+    actions = rule.get("actions")
+    if not isinstance(actions, list):
+        out.add("actions", f"a list of actions is required, got {_show(actions)}")
+        actions = []
+    for i, action in enumerate(actions):
+        _check_action(action, f"actions[{i}]", out)
+    # Defaults for what is missing (null counts as missing); a bad value gets a stand-in, so that
+    # the rest of the rule can still be compiled and its problems reported too.
+    title, active, position = rule.get("title"), rule.get("active"), rule.get("position")
+    normal = {"id": rid, "title": title if isinstance(title, str) else "",
+              "active": active is not False,
+              "position": position if isinstance(position, int) and not isinstance(position, bool)
+              else 0,
+              "event": event if event in EVENTS else EVENTS[1],
+              "conditions": copy.deepcopy(groups), "actions": copy.deepcopy(actions)}
+    return out, normal
+
+
+def load_rules(doc: Any) -> list[Rule]:
+    """One rule or a list, every rule checked (down to compiling it); one LegacyError lists all."""
+    items = doc if isinstance(doc, list) else [doc]
+    problems: dict[int, list[str]] = {}
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    checkable: list[tuple[int, Rule, set[str]]] = []
+    for index, item in enumerate(items):
+        found, normal = _check_rule(item, index, seen)
+        if found.items:
+            problems[index] = found.items
+        if normal is not None:
+            rules.append(normal)
+            checkable.append((index, normal, found.bad))
+    for index, more in _compile_problems(items, checkable).items():
+        problems.setdefault(index, []).extend(more)
+    if problems:
+        raise LegacyError([p for i in sorted(problems) for p in problems[i]], len(problems),
+                          len(items))
+    return rules
+
+
+# -- compiling each rule, to report what only the compiler knows (field kinds, enum values) -------
+def _compile_problems(items: list[Any], rules: list[tuple[int, Rule, set[str]]]
+                      ) -> dict[int, list[str]]:
+    """Compile each rule as its own workflow (all but its conditions and actions already found
+    bad), a batch of rules per script; map each error back to the rule's JSON."""
+    problems: dict[int, list[str]] = {}
+    batch: list[tuple[int, Rule, list[Line]]] = []
+    size = 0
+    for index, rule, bad in rules:
+        lines = _rule_lines(rule, name=f"#{index}", skip=bad)
+        length = len(_join(lines).encode("utf-8", "surrogatepass"))
+        if length > DEFAULT_LIMITS.max_source_bytes:
+            problems[index] = [f"{_Problems(items[index], index).who}: its translation is "
+                               f"{length // 1024} KiB long; a zflow script may not pass "
+                               f"{DEFAULT_LIMITS.max_source_bytes // 1024} KiB"]
+            continue
+        if batch and size + length > CHECK_BATCH_BYTES:
+            _compile_batch(items, batch, problems)
+            batch, size = [], 0
+        batch.append((index, rule, lines))
+        size += length
+    if batch:
+        _compile_batch(items, batch, problems)
     return problems
 
 
-def load_rules(doc: Any) -> list[dict[str, Any]]:
-    """One rule or a list, every rule checked; a LegacyError lists every problem of every rule."""
-    rules = doc if isinstance(doc, list) else [doc]
-    problems: list[str] = []
-    failed = 0
-    seen: set[str] = set()
-    for index, rule in enumerate(rules):
-        found = _check_rule(rule, index, seen)
-        failed += bool(found)
-        problems += found
-    if problems:
-        raise LegacyError(problems, failed)
-    return [dict(r) for r in rules]
+def _compile_batch(items: list[Any], batch: list[tuple[int, Rule, list[Line]]],
+                   problems: dict[int, list[str]]) -> None:
+    while batch:
+        starts: list[int] = []
+        text_lines: list[str] = []
+        for _, _, lines in batch:
+            starts.append(len(text_lines) + 1)
+            text_lines += ["".join(t for t, _ in line) for line in lines]
+        try:
+            compile_text("\n".join(text_lines) + "\n", "<legacy rules>")
+            return
+        except ZflowSyntaxError as exc:
+            # The parser stops at the first one (a translator bug, not the rule's): report it,
+            # then check the other rules of the batch again.
+            errors, again = exc.diagnostics, True
+        except CompileError as exc:
+            errors, again = [d for d in exc.diagnostics if d.severity == "error"], False
+        culprits: set[int] = set()
+        for d in errors:
+            at = max(bisect.bisect_right(starts, d.line) - 1, 0)
+            index, rule, lines = batch[at]
+            culprits.add(at)
+            out = _Problems(items[index], index)
+            path = _path_at(lines[min(d.line - starts[at], len(lines) - 1)], d.col)
+            got = f" (got {_show(_value_at(rule, path))})" if path else ""
+            out.add(path, d.message + got)
+            found = problems.setdefault(index, [])
+            found += [p for p in out.items if p not in found]
+        if not again or not culprits:
+            return
+        batch = [b for i, b in enumerate(batch) if i not in culprits]
 
 
-# -- writing zflow -----------------------------------------------------------------------------
-def _string(text: str) -> str:
-    """A zflow string literal; legacy `{{ticket.subject}}` templates become `{{title}}`."""
-    text = TEMPLATE.sub(lambda m: "{{" + ALIASES.get(m.group(1), m.group(1)) + "}}", text)
-    return _quote(text)
+def _path_at(line: Line, col: int) -> str:
+    """The JSON path of the piece at column `col`, or of the nearest piece before it."""
+    offset, path = 0, ""
+    for text, where in line:
+        path = where or path
+        if offset <= col - 1 < offset + len(text):
+            return where or path
+        offset += len(text)
+    return path
 
 
+def _value_at(rule: Rule, path: str) -> Any:
+    value: Any = rule
+    for key, index in re.findall(r"([A-Za-z_]+)|\[(\d+)\]", path):
+        try:
+            value = value[key] if key else value[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+# -- writing zflow ----------------------------------------------------------------------------------
 def _quote(text: str) -> str:
+    """A zflow string literal holding exactly `text` (docs/language.md, lexical rules)."""
     escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
                .replace("\r", "\\r").replace("\t", "\\t"))
     return f'"{escaped}"'
 
 
-def _literal(value: Any) -> str:
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    # zflow numbers have no exponent: 1e-07 is written 0.0000001, and a float keeps its point.
+    text = format(Decimal(repr(value)), "f")
+    return text if "." in text else text + ".0"
+
+
+def _literal(value: Any, template: bool = True) -> str:
+    """A JSON value as a zflow literal; in action texts legacy templates become zflow ones."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return json.dumps(value)
+        return _number_text(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
-    return _string(str(value))
+        return "[" + ", ".join(_literal(v, template) for v in value) + "]"
+    return _quote(_convert(value)[0] if template else value)
 
 
-def _plain(value: Any) -> str:
-    """A literal compared with, where templates mean nothing: braces kept as they are."""
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
-    return _literal(value)
+def _zfield(name: str) -> str:
+    head, dot, rest = name.partition(".")
+    return ALIASES.get(head, head) + dot + rest
 
 
-def _test(cond: dict[str, Any]) -> str:
-    field = ALIASES.get(cond["field"], cond["field"])
-    op, value = cond["operator"], cond.get("value")
+def _test(cond: dict[str, Any], path: str) -> Line:
+    field: Chunk = (_zfield(cond["field"]), f"{path}.field")
+    op = cond["operator"]
     if op in NO_VALUE:
-        return f"{field} {OPERATORS[op]}"
+        return [field, (f" {OPERATORS[op]}", f"{path}.operator")]
+    value: Chunk = (_literal(cond["value"], template=False), f"{path}.value")
     if op == "not_contains":
-        return f"NOT {field} contains {_plain(value)}"
-    return f"{field} {OPERATORS[op]} {_plain(value)}"
+        return [("NOT ", f"{path}.operator"), field, (" contains ", f"{path}.operator"), value]
+    return [field, (f" {OPERATORS[op]} ", f"{path}.operator"), value]
 
 
-def condition(rule: dict[str, Any]) -> str | None:
-    """The rule's condition in zflow: every `all` AND (at least one `any`)."""
-    conditions = rule.get("conditions") or {}
-    parts = [_test(c) for c in conditions.get("all") or []]
-    anys = [_test(c) for c in conditions.get("any") or []]
-    if anys:
-        parts.append(anys[0] if len(anys) == 1 and not parts else "(" + " OR ".join(anys) + ")")
-    return " AND ".join(parts) or None
+def _tests(rule: Rule, group: str, skip: AbstractSet[str]) -> list[Line]:
+    paths = (f"conditions.{group}[{i}]" for i in range(len(rule["conditions"][group])))
+    return [_test(c, p) for c, p in zip(rule["conditions"][group], paths, strict=True)
+            if p not in skip]
 
 
-def actions(rule: dict[str, Any]) -> list[str]:
-    out: list[str] = []
-    for a in rule.get("actions") or []:
-        kind, value = a["type"], a.get("value")
+def _conditions(rule: Rule, skip: AbstractSet[str] = frozenset()
+                ) -> tuple[list[Line], Line | None]:
+    """Each `all` test, and the `any` tests joined by OR (one line), each with its JSON path."""
+    every, tests = _tests(rule, "all", skip), _tests(rule, "any", skip)
+    if not tests:
+        return every, None
+    some: Line = []
+    for i, test in enumerate(tests):
+        some += ([(" OR ", "")] if i else []) + test
+    if every and len(tests) > 1:
+        some = [("(", ""), *some, (")", "")]
+    return every, some
+
+
+def _condition(rule: Rule) -> Line | None:
+    """The rule's whole condition on one line: every `all` AND (at least one `any`)."""
+    every, some = _conditions(rule)
+    parts = every + ([some] if some else [])
+    line: Line = []
+    for i, part in enumerate(parts):
+        line += ([(" AND ", "")] if i else []) + part
+    return line or None
+
+
+def _actions(rule: Rule, skip: AbstractSet[str] = frozenset()) -> list[Line]:
+    out: list[Line] = []
+    for i, a in enumerate(rule["actions"]):
+        p, kind, value = f"actions[{i}]", a["type"], a.get("value")
+        if p in skip:
+            continue
+
+        def arg(key: str, prefix: str = "", a: dict[str, Any] = a, p: str = p) -> list[Chunk]:
+            return [(prefix, p), (_literal(a[key]), f"{p}.{key}")]
+
         if kind == "set_field":
-            out.append(f"set {ALIASES.get(a['field'], a['field'])} = {_literal(value)}")
-        elif kind in ("assign_team", "assign_agent"):
-            out.append(f"assign {kind[7:]} = {_literal(value)}")
-        elif kind == "set_status":
-            out.append(f"transition status = {_literal(value)}")
-        elif kind == "add_internal_note":
-            out.append(f"add internal note = {_literal(value)}")
-        elif kind == "post_reply":
-            out.append(f"post reply = {_literal(value)}")
+            out.append([("set ", p), (_zfield(a["field"]), f"{p}.field"), (" = ", p),
+                        (_literal(value), f"{p}.value")])
+        elif kind in ("assign_team", "assign_agent", "set_status", "add_internal_note", "post_reply"):
+            verb = {"assign_team": "assign team", "assign_agent": "assign agent",
+                    "set_status": "transition status", "add_internal_note": "add internal note",
+                    "post_reply": "post reply"}[kind]
+            out.append(arg("value", f"{verb} = "))
         elif kind in ("add_tags", "remove_tags"):
-            verb = "add" if kind == "add_tags" else "remove"
-            out += [f"{verb} tag = {_literal(t)}" for t in (value if isinstance(value, list) else [value])]
+            verb = "add tag = " if kind == "add_tags" else "remove tag = "
+            if isinstance(value, list):
+                out += [[(verb, p), (_literal(t), f"{p}.value[{j}]")] for j, t in enumerate(value)]
+            else:
+                out.append(arg("value", verb))
         elif kind == "escalate":
-            out.append("escalate" if value is None else f"escalate = {_literal(value)}")
+            out.append([("escalate", p)] if value is None else arg("value", "escalate = "))
         elif kind == "notify_email":
-            out.append(f"notify email = {_literal(a['to'])}, subject = {_literal(a['subject'])}, "
-                       f"body = {_literal(a['body'])}")
+            out.append(arg("to", "notify email = ") + arg("subject", ", subject = ")
+                       + arg("body", ", body = "))
         elif kind in ("notify_slack", "notify_teams"):
-            out.append(f"notify {kind[7:]} = {_literal(a['channel'])}, "
-                       f"message = {_literal(a['message'])}")
+            out.append(arg("channel", f"notify {kind[7:]} = ") + arg("message", ", message = "))
         else:
-            payload = f", payload = {_literal(a['payload'])}" if a.get("payload") is not None else ""
-            out.append(f"call webhook = {_literal(a['endpoint'])}{payload}")
+            out.append(arg("endpoint", "call webhook = ")
+                       + (arg("payload", ", payload = ") if a.get("payload") is not None else []))
     return out
 
 
 def _comment(text: Any) -> str:
+    """Text for a comment: on one line, whatever breaks or odd spaces it holds."""
     return " ".join(str(text).split())
 
 
+def _label(rule: Rule) -> str:
+    title = _comment(rule["title"])
+    return _comment(rule["id"]) + (f": {title}" if title else "")
+
+
+def _rule_lines(rule: Rule, name: str | None = None, skip: AbstractSet[str] = frozenset()
+                ) -> list[Line]:
+    state = "" if rule["active"] else ", inactive"
+    title = _comment(rule["title"]) or "(untitled)"
+    lines: list[Line] = [
+        [(f"# {title} (legacy rule {_comment(rule['id'])}, position {rule['position']}{state})", "")],
+        [(f"workflow {_quote(rule['id'] if name is None else name)}", "")],
+        [(f"WHEN {rule['event']}", "")]]
+    every, some = _conditions(rule, skip)
+    for i, part in enumerate(every + ([some] if some else [])):
+        lines.append([("WHERE " if i == 0 else "  AND ", ""), *part])
+    lines.append([("THEN", "")])
+    body = _actions(rule, skip)
+    lines += [[("  ", ""), *line] for line in body] or [[("  # this rule has no actions", "")]]
+    return lines
+
+
+def _join(lines: list[Line]) -> str:
+    return "".join("".join(t for t, _ in line) + "\n" for line in lines)
+
+
 def translate_rule(rule: dict[str, Any]) -> str:
-    """One rule as its own workflow, named after the rule (for reading and editing)."""
-    (rule,) = load_rules(rule)
-    state = "" if rule.get("active", True) else ", inactive"
-    lines = [f"# {_comment(rule.get('title') or rule['id'])} — legacy rule {_comment(rule['id'])}, "
-             f"position {rule.get('position', 0)}{state}",
-             f"workflow {_plain(rule['id'])}", f"WHEN {rule['event']}"]
-    cond = condition(rule)
-    if cond:
-        lines.append(f"WHERE {cond}")
-    lines.append("THEN")
-    # zflow has no empty THEN; a rule without actions ends at once, having done nothing.
-    lines += [f"  {a}" for a in actions(rule)] or ['  terminate with "this rule has no actions"']
-    return "\n".join(lines) + "\n"
+    """One rule as its own workflow, named after the rule: what an admin would write by hand."""
+    if not isinstance(rule, dict):
+        raise LegacyError([f"rule #0 (index 0): one rule (a JSON object) is expected, got "
+                           f"{_show(rule)}"], 1, 1)
+    (checked,) = load_rules(rule)
+    return _join(_rule_lines(checked))
 
 
 def translate(doc: Any) -> str:
     """The runnable translation: one workflow per event, each active rule a block, in position order.
 
-    Separate workflows would each see the event's ticket; legacy rules run in order and a later
-    rule sees what an earlier one changed, which only blocks of one workflow reproduce."""
+    Separate workflows would each see the ticket as the event left it; legacy rules run one after
+    another and a later rule sees what an earlier one changed, which blocks of one workflow do
+    (the VM updates the subject as `set`, `assign`, `transition`, tags and `escalate` run)."""
     rules = load_rules(doc)
-    order = sorted(range(len(rules)), key=lambda i: (rules[i].get("position", 0), i))
-    lines = ["# Translated from legacy AutomationRules: one workflow per event, each rule a block,",
-             "# in position order (a later rule sees the changes of an earlier one)."]
-    for event in dict.fromkeys(rules[i]["event"] for i in order):
-        group = [rules[i] for i in order if rules[i]["event"] == event]
-        active = [r for r in group if r.get("active", True) and r.get("actions")]
-        for r in group:
-            if r not in active:
-                why = "inactive" if not r.get("active", True) else "without actions"
-                lines.append(f"# {_comment(r['id'])} ({_comment(r.get('title', ''))}) is {why}: "
-                             "left out")
-        if not active:
+    order = sorted(range(len(rules)), key=lambda i: (rules[i]["position"], i))
+    lines = ["# Translated from legacy AutomationRules (interfaces.md) by `zentra translate`.",
+             "# One workflow per event, each active rule a block in position order (equal positions:",
+             "# file order): legacy rules run one after another and a later rule sees what an earlier",
+             "# one changed, which separate workflows (each seeing the ticket as the event left it)",
+             "# would not."]
+    for i in order:
+        r = rules[i]
+        why = "inactive" if not r["active"] else "no actions" if not r["actions"] else ""
+        if why:
+            lines.append(f"# left out ({why}): {_label(r)} (position {r['position']})")
+    for event in EVENTS:
+        group = [rules[i] for i in order
+                 if rules[i]["event"] == event and rules[i]["active"] and rules[i]["actions"]]
+        if not group:
             continue
         lines += ["", f'workflow "legacy {event}"', f"WHEN {event}", "THEN"]
-        for r in active:
-            lines.append(f"  # {_comment(r['id'])}: {_comment(r.get('title', ''))} "
-                         f"(position {r.get('position', 0)})")
-            cond, body = condition(r), actions(r)
+        for r in group:
+            lines.append(f"  # {_label(r)} (position {r['position']})")
+            cond = _condition(r)
+            body = ["".join(t for t, _ in line) for line in _actions(r)]
             if cond:
-                lines.append(f"  if {cond} then")
+                lines.append(f"  if {''.join(t for t, _ in cond)} then")
                 lines += [f"    {a}" for a in body]
                 lines.append("  end")
             else:

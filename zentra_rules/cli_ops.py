@@ -65,27 +65,38 @@ def cmd_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Legacy rules to zflow: one rule as its own workflow; a list as per-event workflows."""
-    from compiler import compile_source
-    from compiler.legacy import LegacyError, load_rules, translate, translate_rule
+    from compiler import compile_text
+    from compiler.legacy import LegacyError, translate, translate_rule
 
     from .cli import _read_json
+    from .errors import CompileError
     doc = _read_json(args.file)
+    total = len(doc) if isinstance(doc, list) else 1
+    rules = f"{total} rule{'s' * (total != 1)}"
     try:
-        rules = load_rules(doc)
+        # One rule reads best as the workflow an admin would write; a list must keep legacy
+        # order, so it becomes one workflow per event (the output's header says why).
+        text = translate_rule(doc) if isinstance(doc, dict) else translate(doc)
     except LegacyError as exc:
-        total = len(doc) if isinstance(doc, list) else 1
-        print(f"{args.file}: translated 0 of {total} rules; {str(exc).splitlines()[0]}", file=err)
+        print(f"{args.file}: translated 0 rules into 0 workflows; {exc.failed} failed (of {rules}; "
+              "nothing is translated while a rule fails)", file=err)
         for problem in exc.problems:
             print(f"  {problem}", file=err)
         return 1
-    text = translate_rule(rules[0]) if isinstance(doc, dict) else translate(rules)
     if args.check:
-        compile_source(text, "translated.zflow")   # a CompileError is reported by main()
+        try:
+            result = compile_text(text, str(Path(args.file).with_suffix(".zflow").name))
+        except CompileError as exc:
+            print(exc.render(), file=err)
+            print(f"{args.file}: the translation does not compile: a translator bug, please report "
+                  "it", file=err)
+            return 1
+        for warning in result.warnings:
+            print(warning.render(), file=err)
     out.write(text)
-    if isinstance(doc, list):
-        events = len({r["event"] for r in rules if r.get("active", True) and r.get("actions")})
-        print(f"{args.file}: translated {len(rules)} rules into {events} workflow"
-              f"{'s' * (events != 1)}; 0 failed", file=err)
+    workflows = sum(line.startswith("workflow ") for line in text.splitlines())
+    print(f"{args.file}: translated {rules} into {workflows} workflow{'s' * (workflows != 1)}; "
+          "0 failed" + ("; the translation compiles" if args.check else ""), file=err)
     return 0
 
 
