@@ -187,7 +187,7 @@ def _check_condition(cond: Any, path: str, out: _Problems) -> None:
     _unknown_keys(cond, ("field", "operator", "value"), path + ".", "a condition", out)
     _field(cond.get("field"), f"{path}.field", out)
     op = cond.get("operator")
-    if op not in OPERATORS:
+    if not isinstance(op, str) or op not in OPERATORS:
         out.add(f"{path}.operator", f"unknown operator {_show(op)}"
                 + (did_you_mean(str(op), OPERATORS, quote='"')
                    or "; operators: " + ", ".join(OPERATORS)))
@@ -215,7 +215,7 @@ def _check_action(action: Any, path: str, out: _Problems) -> None:
         out.add(path, f"an action is an object with a `type`, got {_show(action)}")
         return
     kind = action.get("type")
-    if kind not in ACTIONS:
+    if not isinstance(kind, str) or kind not in ACTIONS:
         out.add(f"{path}.type", f"unknown action type {_show(kind)}"
                 + (did_you_mean(str(kind), ACTIONS, quote='"')
                    or "; action types: " + ", ".join(ACTIONS)))
@@ -494,9 +494,10 @@ def _condition(rule: Rule) -> Line | None:
 def _actions(rule: Rule, skip: AbstractSet[str] = frozenset()) -> list[Line]:
     out: list[Line] = []
     for i, a in enumerate(rule["actions"]):
-        p, kind, value = f"actions[{i}]", a["type"], a.get("value")
+        p = f"actions[{i}]"
         if p in skip:
             continue
+        kind, value = a["type"], a.get("value")
 
         def arg(key: str, prefix: str = "", a: dict[str, Any] = a, p: str = p) -> list[Chunk]:
             return [(prefix, p), (_literal(a[key]), f"{p}.{key}")]

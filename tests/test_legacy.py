@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -466,3 +467,27 @@ def test_any_number_round_trips(number: float) -> None:
     got = acts(translate_rule(one), {"escalationLevel": number})
     assert [a[2] for a in got] == [number, number]
     assert all(type(a[2]) is type(number) for a in got)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                     | st.text(max_size=8), lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=12)
+_KEYS = st.sampled_from(["id", "title", "active", "position", "event", "conditions", "actions"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_KEYS, _JSON, max_size=7),
+       st.lists(st.dictionaries(st.sampled_from(["type", "field", "value", "to", "channel"]),
+                                _JSON, max_size=4), max_size=3),
+       st.lists(st.dictionaries(st.sampled_from(["field", "operator", "value"]), _JSON,
+                                max_size=3), max_size=3))
+def test_any_json_is_translated_or_refused_never_crashes(rule: dict[str, Any], acts: list[Any],
+                                                        conds: list[Any]) -> None:
+    doc = {**rule, "event": rule.get("event", "ticket.created")}
+    if "actions" not in rule:
+        doc["actions"] = acts
+    if "conditions" not in rule:
+        doc["conditions"] = {"all": conds}
+    for candidate in (doc, [doc, EXAMPLE], rule):
+        with contextlib.suppress(LegacyError):
+            translate(candidate)
