@@ -23,7 +23,7 @@ from zentra_rules.plan import Plan
 from zentra_rules.store import Store
 
 from . import delivery, slices, sweeper
-from .events import SCENARIO_EVENT, event_data, subject_root
+from .events import SCENARIO_EVENT, event_data
 from .matcher import Matcher
 
 
@@ -267,4 +267,4 @@ def _subject_key(event: dict[str, Any]) -> str | None:
     return f"{event['subject_kind']}:{event['subject_id']}" if event["subject_id"] else None
 
 
-__all__ = ["Engine", "NoQueue", "Queue", "subject_root"]
+__all__ = ["Engine", "NoQueue", "Queue"]

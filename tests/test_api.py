@@ -236,16 +236,7 @@ def test_zentra_serve_routes_a_ticket_and_stops_gracefully(tmp_path: Path) -> No
     assert "Traceback" not in text and "zt_admin" not in text
 
 
-ROUTE_URGENT = {
-    "id": "ar_1042", "title": "Route urgent network tickets", "active": True, "position": 3,
-    "event": "ticket.created",
-    "conditions": {"all": [{"field": "priority", "operator": "is", "value": "urgent"}],
-                   "any": [{"field": "category", "operator": "includes",
-                            "value": ["Network", "Identity"]}]},
-    "actions": [{"type": "set_field", "field": "team", "value": "Network"},
-                {"type": "add_internal_note", "value": "Auto-routed"},
-                {"type": "notify_slack", "channel": "#incidents",
-                 "message": "Urgent: {{ticket.subject}}"}]}
+ROUTE_URGENT = json.loads((ROOT / "examples" / "legacy" / "route-urgent.json").read_text())
 
 
 def test_a_stored_legacy_rule_routes_a_new_ticket(client: TestClient) -> None:
