@@ -1,7 +1,7 @@
 """Differential test: legacy AutomationRules, translated to zflow and dry-run, do what legacy did.
 
 The law (house style: "legacy and translated rules agree"): for any legacy rules of one event, a
-ticket and (for `ticket.updated`) the ticket before the change,
+ticket and (for `ticket.updated`, `ticket.status_changed`) the ticket before the change,
 
     trace_outcome(dry_run(compile_source(translate(rules)), event, ticket, previous))
         == legacy_outcome(rules, event, ticket, previous)
