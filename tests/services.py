@@ -33,6 +33,18 @@ def require(service: str) -> None:
     pytest.skip(message)
 
 
+def require_tool(command: str) -> str:
+    """The path of a command the tests run (openssl, chromium); under CI=true its absence fails."""
+    import shutil
+    found = shutil.which(command)
+    if found:
+        return found
+    message = f"the `{command}` command is not installed"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message} (CI must provide it: .ci/run installs it)")
+    pytest.skip(message)
+
+
 @contextmanager
 def database_url(kind: str, tmp_path: os.PathLike[str]) -> Iterator[str]:
     """A fresh, empty database: a SQLite file, or a PostgreSQL schema dropped afterwards."""

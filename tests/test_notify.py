@@ -6,7 +6,6 @@ import email
 import email.policy
 import json
 import logging
-import shutil
 import socket
 import ssl
 import subprocess
@@ -27,6 +26,8 @@ from apprise.plugins.slack import NotifySlack
 
 from zentra_rules.errors import DeliveryError
 from zentra_rules.notify import MESSAGE_ID_HEADER, _slack_target, _slack_url, redact, send
+
+from .services import require_tool
 
 # Apprise loads every plugin on first use; its email plugin imports `imghdr` (for PGPy), which warns on
 # Python 3.11-3.12. Nothing we call uses it, and the warning is the library's, not ours.
@@ -253,9 +254,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def receiver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is needed to make the receiver's certificate")
+    openssl = require_tool("openssl")   # to make the receiver's certificate
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-import shutil
 import socket
 import ssl
 import subprocess
@@ -32,6 +31,8 @@ from zentra_rules.webhooks import (
     sign,
     verify,
 )
+
+from .services import require_tool
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MSG_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
@@ -262,8 +263,7 @@ def test_bad_secret_and_id_are_not_echoed() -> None:
 
 @pytest.fixture
 def tls_files(tmp_path: Path) -> Callable[[str], tuple[ssl.SSLContext, ssl.SSLContext]]:
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
+    require_tool("openssl")   # to make a test certificate
 
     def make(name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
         cert, key = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
