@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from runtime.app import open_app
-from runtime.tasks import every
+from runtime.tasks import CONSUMER_OPTIONS, start_upkeep
 from zentra_rules.api import handlers as h
 from zentra_rules.api.http import (
     ADMIN,
@@ -146,18 +146,11 @@ class _Worker:
 
     def __init__(self, app: Any, workers: int):
         self.app, self.stop_event = app, threading.Event()
-        self.consumer = _EmbeddedConsumer(app.huey, workers=workers, worker_type="thread",
-                                          periodic=False, initial_delay=0.05, backoff=1.15,
-                                          max_delay=0.5)
+        self.consumer = _EmbeddedConsumer(app.huey, workers=workers, **CONSUMER_OPTIONS)
 
     def start(self) -> None:
         self.consumer.start()
-        engine = self.app.engine
-        for action, interval, what in ((engine.sweep, engine.config.sweep_seconds, "sweep"),
-                                       (engine.renew_leases, engine.config.lease_seconds / 3,
-                                        "lease renewal")):
-            threading.Thread(target=every, args=(action, self.stop_event, interval, what),
-                             name=f"zentra-{what}", daemon=True).start()
+        start_upkeep(self.app.engine, self.stop_event, self.app.engine.config.sweep_seconds)
 
     def stop(self) -> None:
         self.stop_event.set()

@@ -72,18 +72,26 @@ def every(action: Callable[[], object], stop: threading.Event, interval: float, 
         stop.wait(interval)
 
 
+# Poll quickly after work, slowly when idle (Huey's SQLite storage has no blocking read).
+CONSUMER_OPTIONS: dict[str, Any] = {"worker_type": "thread", "periodic": False,
+                                    "initial_delay": 0.05, "backoff": 1.15, "max_delay": 0.5}
+
+
+def start_upkeep(engine: Engine, stop: threading.Event, sweep_seconds: float) -> None:
+    """The sweeper and this process's lease heartbeat, as daemon threads until `stop` is set."""
+    for action, interval, what in ((engine.sweep, sweep_seconds, "sweep"),
+                                   (engine.renew_leases, engine.config.lease_seconds / 3,
+                                    "lease renewal")):
+        threading.Thread(target=every, args=(action, stop, interval, what),
+                         name=f"zentra-{what}", daemon=True).start()
+
+
 def run_worker(engine: Engine, huey: Huey, workers: int, sweep_seconds: float,
                **consumer_options: Any) -> None:
     """`zentra worker`: a Huey consumer, a sweeper and a lease heartbeat, until SIGINT/SIGTERM."""
     stop = threading.Event()
-    lease = engine.config.lease_seconds
-    for action, interval, what in ((engine.sweep, sweep_seconds, "sweep"),
-                                   (engine.renew_leases, lease / 3, "lease renewal")):
-        threading.Thread(target=every, args=(action, stop, interval, what),
-                         name=f"zentra-{what}", daemon=True).start()
-    options = {"workers": workers, "worker_type": "thread", "periodic": False,
-               "initial_delay": 0.05, "backoff": 1.15, "max_delay": 0.5, **consumer_options}
-    consumer = huey.create_consumer(**options)
+    start_upkeep(engine, stop, sweep_seconds)
+    consumer = huey.create_consumer(**{**CONSUMER_OPTIONS, "workers": workers, **consumer_options})
     try:
         consumer.run()
     finally:

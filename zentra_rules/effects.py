@@ -206,7 +206,6 @@ def _request(store: Store, run: Slice, effect: dict[str, Any]) -> None:
                                       list(params.get("via") or ["console"]),
                                       params.get("remind_every"), params.get("remind_before"),
                                       run.now)
-    var["request"] = request_id
     ask_approvers(store, run.now, request_id, run.sends, reminder=False)
 
 
