@@ -290,9 +290,10 @@ class Scope:
         if op in ("=", "!=", "changed to", "changed from"):
             self._same_kind(node, where, left, lt, right, rt)
         elif op in ("<", "<=", ">", ">="):
-            if lt.kind in ("bool", "list", "record", "ref") or rt.kind in ("bool", "list"):
+            # A reference reads as its id, a string: `agent < "u_m"` orders ids like text.
+            if lt.kind in ("bool", "list", "record") or rt.kind in ("bool", "list"):
                 self.ctx.report(node, f"`{op}` orders numbers, times or strings, not "
-                                f"{(lt if lt.kind in ('bool', 'list', 'record', 'ref') else rt).describe()}")
+                                f"{(lt if lt.kind in ('bool', 'list', 'record') else rt).describe()}")
             else:
                 self._same_kind(node, where, left, lt, right, rt)
         elif op in ("in", "not in"):
@@ -305,7 +306,7 @@ class Scope:
                                     _kind_of(item))
         elif op in ("starts with", "ends with", "matches"):
             for side, typ in ((node.left, lt), (where, rt)):
-                if typ.kind not in ("string", "any", "null"):
+                if typ.kind not in ("string", "any", "null", "ref"):
                     self.ctx.report(side, f"`{op}` works on strings, not {typ.describe()}")
             if op == "matches":
                 if right[0] != "const" or not isinstance(right[1], str):
@@ -314,7 +315,7 @@ class Scope:
                     problem = regex_error(right[1], self.ctx.limits.max_regex_length)
                     if problem:
                         self.ctx.report(where, problem)
-        elif op == "contains" and lt.kind not in ("string", "list", "any", "null"):
+        elif op == "contains" and lt.kind not in ("string", "list", "any", "null", "ref"):
             self.ctx.report(node, f"`contains` looks inside a string or a list, not {lt.describe()}")
 
     def assignable(self, node: Any, where: Any, left: IR, lt: Type, right: IR, rt: Type) -> None:

@@ -1,24 +1,41 @@
-"""Dry runs: the same VM with effects recorded instead of applied, and time simulated."""
+"""Dry runs: the engine's own matcher, VM and driver, with a world kept in memory.
+
+A dry run changes nothing: created tickets, record changes, notes and sends land in a `DryWorld`
+instead of the store, and time is simulated. It runs the same code as a real execution (the
+matcher decides, runtime/drive.py drives the VM), so what it shows is what a real run does.
+
+Time moves on in a dry run by itself only where nothing outside can change the outcome: a plain
+`wait DURATION` passes. A wait for an approval or a condition stops the dry run (`waiting`) unless
+a decision is given for it, or a `timeline` says what happens and when, or `until` closes the
+world: then nothing happens but the timeline, and every deadline up to `until` passes.
+"""
 
 from __future__ import annotations
 
 import copy
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from zentra_rules.changes import new_ticket_fields, ticket_record, with_changes
 from zentra_rules.errors import InputError
-from zentra_rules.expr import explain
 from zentra_rules.limits import DEFAULT_LIMITS, Limits
 from zentra_rules.plan import Op, Plan, describe_constant
 from zentra_rules.schema import APPROVAL_OUTCOMES
 from zentra_rules.suggest import did_you_mean
-from zentra_rules.values import as_datetime
+from zentra_rules.values import as_datetime, iso
 
 from . import vm
-from .events import event_data, parse_event, triggered_by
+from .drive import drive
+from .events import event_data, parse_event, subject_root
+from .matcher import Matcher
+from .trace import actions_and_sends
 
 MAX_RESUMES = 1000
 MAX_JSON_DEPTH = 64   # records nest a few levels; far deeper input is a mistake, refused early
+Record = dict[str, Any]
 
 
 def json_depth(doc: Any) -> int:
@@ -34,10 +51,71 @@ def json_depth(doc: Any) -> int:
     return deepest
 
 
+@dataclass
+class DryWorld:
+    """Where a dry run's effects land: records, notes, links, sends and approval requests."""
+
+    ids: Iterator[str]
+    records: dict[tuple[str, str], Record] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    notes: list[Record] = field(default_factory=list)
+    sends: list[Record] = field(default_factory=list)
+    requests: list[Record] = field(default_factory=list)
+
+    def create_ticket(self, fields: Record, now: datetime) -> Record:
+        ticket_id = next(self.ids)
+        record = ticket_record(ticket_id, new_ticket_fields(fields), now, now)
+        self.records[("ticket", ticket_id)] = record
+        self.created.append(ticket_id)
+        return copy.deepcopy(record)
+
+    def apply(self, effect: Record, now: datetime) -> None:
+        verb, obj = effect["verb"], effect["object"]
+        if "send" in effect:
+            self.sends.append(copy.deepcopy(effect["send"]))
+        elif (verb, obj) in (("add", "internal note"), ("post", "reply")):
+            self.notes.append({"kind": "internal" if verb == "add" else "public",
+                               "body": effect.get("value")})
+        elif (verb, obj) == ("link", "ticket"):
+            self.notes.append({"kind": "link", "body": effect.get("value")})
+        elif (verb, obj) == ("request", "approval"):
+            self.requests.append(copy.deepcopy(effect))
+
+    def save(self, kind: str, record_id: Any, changes: Record, now: datetime) -> Record:
+        key = (kind, str(record_id))
+        self.records[key] = with_changes(self.records.get(key, {}), changes, now)
+        return copy.deepcopy(self.records[key])
+
+    def change(self, kind: str, record_id: Any, changes: Record, now: datetime) -> None:
+        """Somebody else changed a record (a timeline entry)."""
+        key = (kind, str(record_id))
+        if key in self.records:
+            self.records[key] = with_changes(self.records[key], changes, now)
+
+
+def new_ids() -> Iterator[str]:
+    """Ids of tickets a dry run creates: the desk numbers real ones when they are created."""
+    return (f"NEW-{n}" for n in itertools.count(1))
+
+
 def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
             decisions: dict[str, str] | None = None, now: datetime | None = None,
-            actor: str | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+            actor: str | None = None, limits: Limits = DEFAULT_LIMITS, *,
+            records: dict[str, dict[str, Record]] | None = None,
+            timeline: list[Record] | None = None, until: datetime | None = None,
+            ids: Iterable[str] | None = None) -> dict[str, Any]:
     """The trace of every definition whose trigger matches `event` (see docs/trace.md)."""
+    return simulate(plans, event, subject, previous, decisions, now, actor, limits,
+                    records=records, timeline=timeline, until=until, ids=ids)[0]
+
+
+def simulate(plans: list[Plan], event: str, subject: Any, previous: Any = None,
+             decisions: dict[str, str] | None = None, now: datetime | None = None,
+             actor: str | None = None, limits: Limits = DEFAULT_LIMITS, *,
+             records: dict[str, dict[str, Record]] | None = None,
+             timeline: list[Record] | None = None, until: datetime | None = None,
+             ids: Iterable[str] | None = None) -> tuple[dict[str, Any], list[DryWorld]]:
+    """The trace, and each run's world (records, notes, sends) as the dry run left it."""
     name, qualifier = parse_event(event)
     decisions = dict(decisions or {})
     for key, outcome in decisions.items():
@@ -59,63 +137,135 @@ def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
                              "script" + (did_you_mean(key, requested) or
                                          f"; approvals: {', '.join(requested) or 'none'}"))
     now = now or datetime.now(UTC)
-    runs = []
-    for plan in plans:
-        if triggered_by(plan, name, qualifier):
-            data = event_data(name, qualifier, copy.deepcopy(subject), copy.deepcopy(previous), now,
-                              actor)
-            runs.append(run_one(plan, name, data, decisions, now, limits.step_budget))
-    return {"runs": runs}
+    id_source = iter(ids) if ids is not None else new_ids()
+    runs, worlds = [], []
+    data = event_data(name, qualifier, copy.deepcopy(subject), copy.deepcopy(previous), now,
+                      actor, copy.deepcopy(records) if records else None)
+    for plan, tree in Matcher(plans).decide(event, subject, data, now, every=True):
+        world = DryWorld(id_source)
+        runs.append(run_one(plan, event.strip().partition(":")[0], copy.deepcopy(data), tree,
+                            dict(decisions), now, limits.step_budget, world,
+                            _ordered(timeline), until))
+        worlds.append(world)
+    return {"runs": runs}, worlds
 
 
-def run_one(plan: Plan, trigger: str, data: dict[str, Any], decisions: dict[str, str],
-            now: datetime, budget: int) -> dict[str, Any]:
-    env = dict(data)
-    env["$now"] = now
-    if plan.condition >= 0:
-        tree = explain(plan.constants[plan.condition], env)
-    else:
-        tree = {"text": "(no condition)", "value": True}
+def run_one(plan: Plan, trigger: str, data: dict[str, Any], tree: dict[str, Any],
+            decisions: dict[str, str], now: datetime, budget: int, world: DryWorld,
+            timeline: list[Record], until: datetime | None) -> dict[str, Any]:
     entry: dict[str, Any] = {"workflow": plan.name, "kind": plan.kind, "trigger": trigger,
                              "fired": bool(tree["value"]), "explain": tree}
     if not entry["fired"]:
-        entry.update(status="skipped", actions=[], path=[], waiting_for=None)
+        entry.update(status="skipped", actions=[], sends=[], path=[], waiting_for=None)
         return entry
+    root = subject_root(trigger)
+    if root in ("ticket", "asset", "change") and isinstance(data.get(root), dict):
+        world.records[(root, str(data[root].get("id")))] = copy.deepcopy(data[root])
     state = vm.start(data)
-    actions: list[dict[str, Any]] = []
-    state, effects = vm.step(plan, state, None, now, budget)
-    actions += effects
+    outcome = drive(plan, state, [None], now, world, budget)
+    state, actions = outcome.state, [s.effect for s in outcome.steps if s.effect is not None]
+    pending = list(timeline)
     for _ in range(MAX_RESUMES):
         if state["status"] != "waiting":
             break
-        event, now = _next_resume(state, decisions, now)
-        if event is None:
+        resume = _next_resume(plan, state, decisions, pending, now, until)
+        if resume is None:
             break
-        state, effects = vm.step(plan, state, event, now, budget)
-        actions += effects
-    entry.update(status=state["status"], actions=actions, path=state["path"],
+        event, now = resume
+        events = [event] if event else []
+        for item in [t for t in pending if _at(t) <= now]:
+            pending.remove(item)
+            events += _happen(plan, state, world, item, now)
+        events.insert(0, _refresh(plan, state, world))
+        outcome = drive(plan, state, events, now, world, budget)
+        state = outcome.state
+        actions += [s.effect for s in outcome.steps if s.effect is not None]
+    shown, sends = actions_and_sends(actions)
+    entry.update(status=state["status"], actions=shown, sends=sends, path=state["path"],
                  waiting_for=_waiting_for(plan, state))
     if state["status"] in ("terminated", "failed"):
         entry["reason"] = state["reason"]
     return entry
 
 
-def _next_resume(state: dict[str, Any], decisions: dict[str, str],
-                 now: datetime) -> tuple[dict[str, Any] | None, datetime]:
-    """What moves a waiting dry run on: a given decision, or a timer passing in simulated time."""
-    pending = vm.waits(state)
-    for wait in pending:
+def _at(item: Record) -> datetime:
+    when = as_datetime(item.get("at"))
+    if when is None:
+        raise InputError(f"a timeline entry needs an ISO 8601 `at`, not {item.get('at')!r}")
+    return when
+
+
+def _ordered(timeline: list[Record] | None) -> list[Record]:
+    """Timeline entries in time order (entries at the same moment keep their order)."""
+    return sorted(timeline or [], key=_at)
+
+
+def _happen(plan: Plan, state: vm.State, world: DryWorld, item: Record,
+            now: datetime) -> list[Record]:
+    """A timeline entry at `now`: a decision becomes an event for the run; a change lands in
+    the world. An entry about something the run does not have (yet) changes nothing."""
+    if "decide" in item:
+        var = state["vars"].get(item["decide"])
+        if not isinstance(var, dict) or var.get("kind") != "approval":
+            return []
+        return [{"type": "decision", "name": item["decide"], "outcome": item["outcome"],
+                 "by": item.get("by"), "comment": item.get("comment"), "at": iso(now)}]
+    target = item.get("record", "subject")
+    if target == "subject":
+        record = state["data"].get(plan.subject or "")
+        if isinstance(record, dict):
+            world.change(plan.subject or "", record.get("id"), item["changes"], now)
+        return []
+    var = state["vars"].get(target)
+    if isinstance(var, dict) and var.get("kind") == "ticket" and var.get("id") is not None:
+        world.change("ticket", var["id"], item["changes"], now)
+    return []
+
+
+def _refresh(plan: Plan, state: vm.State, world: DryWorld) -> Record:
+    """The records the run reads, as the dry world has them now (the durable run reads the
+    store the same way at the start of each slice)."""
+    data = {}
+    subject = state["data"].get(plan.subject or "")
+    if plan.subject in ("ticket", "asset", "change") and isinstance(subject, dict):
+        found = world.records.get((plan.subject, str(subject.get("id"))))
+        if found is not None:
+            data[plan.subject] = copy.deepcopy(found)
+    created = {name: copy.deepcopy(world.records[("ticket", str(var["id"]))])
+               for name, var in state["vars"].items()
+               if isinstance(var, dict) and var.get("kind") == "ticket"
+               and ("ticket", str(var.get("id"))) in world.records}
+    return {"type": "subject", "data": data, "vars": created}
+
+
+def _next_resume(plan: Plan, state: vm.State, decisions: dict[str, str], timeline: list[Record],
+                 now: datetime, until: datetime | None) -> tuple[Record | None, datetime] | None:
+    """What moves a waiting dry run on next, and when: a given decision (at once), the next
+    timeline entry, a timer, or (in a closed world) any deadline up to `until`."""
+    waits = vm.waits(state)
+    for wait in waits:
         if wait["kind"] == "approval" and wait["name"] in decisions:
             outcome = decisions.pop(wait["name"])
             deadline = as_datetime(wait["deadline"])
             if outcome == "timed_out" and deadline is not None:
                 return {"type": "tick"}, max(now, deadline)
-            return {"type": "decision", "name": wait["name"], "outcome": outcome}, now
-    timers = [t for w in pending if w["kind"] == "timer"
-              if (t := as_datetime(w["deadline"])) is not None]
-    if timers:
-        return {"type": "tick"}, max(now, min(timers))
-    return None, now
+            return {"type": "decision", "name": wait["name"], "outcome": outcome,
+                    "at": iso(now)}, now
+    times = [t for w in waits if w["kind"] == "timer" or until is not None
+             if (t := as_datetime(w["deadline"])) is not None]
+    if until is not None:
+        times += [t for v in state["vars"].values()
+                  if isinstance(v, dict) and v.get("kind") == "approval"
+                  and v["outcome"] == "pending" and (t := as_datetime(v.get("deadline")))]
+        times = [t for t in times if t <= until]
+    soonest = min(times) if times else None
+    if timeline:
+        at = _at(timeline[0])
+        if (soonest is None or at <= soonest) and (until is None or at <= until):
+            return {"type": "tick"}, max(now, at)
+    if soonest is None:
+        return None
+    return {"type": "tick"}, max(now, soonest)
 
 
 def _waiting_for(plan: Plan, state: dict[str, Any]) -> dict[str, Any] | None:

@@ -20,11 +20,15 @@ from zentra_rules.effects import ask_approvers
 from zentra_rules.errors import InputError, NotFoundError
 from zentra_rules.expr import explain
 from zentra_rules.plan import Plan
+from zentra_rules.schema import TRIGGERS
 from zentra_rules.store import Store
 
 from . import delivery, slices, sweeper
 from .events import SCENARIO_EVENT, event_data
 from .matcher import Matcher
+
+# The events every write of a record emits (assets and changes: not triggers, only notices).
+RECORD_UPDATES = ("ticket.updated", "asset.updated", "change.updated")
 
 
 class Queue(Protocol):
@@ -162,22 +166,16 @@ class Engine:
         matcher, versions = self.matcher()
         name, qualifier = event["name"], event["qualifier"]
         subject, now = event["subject"], self.clock.now()
-        records = (self.store.referenced(event["subject_kind"], subject)
-                   if event["subject_kind"] in ("ticket", "asset", "change") and subject else {})
-        data = event_data(name, qualifier, subject, event["previous"], event["at"], event["actor"],
-                          records)
-        env = {**data, "$now": now}
         trigger = name + (f":{qualifier}" if qualifier else "")
-        fired = []
-        for plan in matcher.candidates(trigger, subject):
-            if name == "schedule.cron" and not any(
-                    t.qualifier == qualifier and t.tz == (subject or {}).get("tz")
-                    for t in plan.triggers):
-                continue   # the same expression in another time zone fires at another minute
-            tree = (explain(plan.constants[plan.condition], env) if plan.condition >= 0
-                    else {"text": "(no condition)", "value": True})
-            if tree["value"]:
-                fired.append((plan, tree))
+        fired: list[tuple[Plan, dict[str, Any]]] = []
+        data: dict[str, Any] = {}
+        if name in TRIGGERS:   # `asset.updated` and `change.updated` start nothing
+            records = (self.store.referenced(event["subject_kind"], subject)
+                       if event["subject_kind"] in ("ticket", "asset", "change") and subject
+                       else {})
+            data = event_data(name, qualifier, subject, event["previous"], event["at"],
+                              event["actor"], records)
+            fired = matcher.decide(trigger, subject, data, now)
         runnable: list[int] = []
         with self.store.tx():
             if not self.store.mark_processed(event_id, now):
@@ -195,9 +193,9 @@ class Engine:
                                        "reason": reason}, execution, _subject_key(event))
                 if status == "runnable":
                     runnable.append(execution)
-            if name in ("ticket.updated", "asset.lifecycle_changed") and event["subject_id"]:
-                for waiting in self.store.waiting_on_subject(event["subject_kind"],
-                                                             event["subject_id"]):
+            # Any change to a record re-checks the `wait until` of every run that reads it.
+            if name in RECORD_UPDATES and event["subject_id"]:
+                for waiting in self.store.watchers(event["subject_kind"], event["subject_id"]):
                     if self.store.nudge(waiting, now):
                         runnable.append(waiting)
         for execution in runnable:

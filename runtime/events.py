@@ -30,12 +30,18 @@ def subject_root(name: str) -> str | None:
     return "ticket" if name == SCENARIO_EVENT else TRIGGERS[name].subject
 
 
-def triggered_by(plan: Plan, name: str, qualifier: str | None) -> bool:
-    """Does this event start this definition? (An event without a qualifier matches any.)"""
+def triggered_by(plan: Plan, name: str, qualifier: str | None, subject: Any = None) -> bool:
+    """Does this event start this definition? (An event without a qualifier matches any.)
+
+    A `schedule.cron` event names its time zone in its subject (`{"tz": "Europe/Berlin"}`, null
+    for UTC): the same expression in another zone fires at another minute. A cron event that
+    names no zone (a dry run's) matches the expression in any zone."""
     if name == SCENARIO_EVENT:
         return plan.kind == "scenario" and (qualifier is None or qualifier == plan.name)
+    zoned = name == "schedule.cron" and isinstance(subject, dict) and "tz" in subject
     return plan.kind == "workflow" and any(
-        t.event == name and (qualifier is None or t.qualifier == qualifier) for t in plan.triggers)
+        t.event == name and (qualifier is None or t.qualifier == qualifier)
+        and (not zoned or (t.tz or None) == (subject.get("tz") or None)) for t in plan.triggers)
 
 
 def event_data(name: str, qualifier: str | None, subject: Any, previous: Any, now: datetime,

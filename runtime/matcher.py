@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from zentra_rules.expr import Fn, make_getter
+from zentra_rules.expr import Fn, explain, make_getter
 from zentra_rules.plan import Plan
 
 from .compiled import where_fn
@@ -97,14 +97,34 @@ class Matcher:
         if bucket is None:
             return []
         return [p for i in bucket.candidates(subject_root(name), subject)
-                if triggered_by(p := self.plans[i], name, qualifier)]
+                if triggered_by(p := self.plans[i], name, qualifier, subject)]
+
+    def triggered(self, event: str, subject: Any) -> list[Plan]:
+        """Every definition this event's trigger names, whatever its condition (dry runs
+        explain the ones that did not fire too)."""
+        name, qualifier = parse_event(event)
+        return [p for p in self.plans if triggered_by(p, name, qualifier, subject)]
+
+    def decide(self, event: str, subject: Any, data: dict[str, Any], now: datetime,
+               every: bool = False) -> list[tuple[Plan, dict[str, Any]]]:
+        """(plan, explain tree) of the plans this event starts (`every`: of all it triggers);
+        `data` holds the roots the runs read (runtime.events.event_data). The one place that
+        decides which plans an event starts, for the engine and dry runs alike."""
+        env = {**data, "$now": now}
+        out = []
+        for plan in (self.triggered(event, subject) if every else self.candidates(event, subject)):
+            fired = bool(where_fn(plan)(env))
+            if fired or every:
+                tree = (explain(plan.constants[plan.condition], env) if plan.condition >= 0
+                        else {"text": "(no condition)", "value": True})
+                out.append((plan, tree))
+        return out
 
     def match(self, event: str, subject: Any, previous: Any = None,
               now: datetime | None = None) -> list[Plan]:
         """The plans whose trigger and condition hold for this event."""
         name, qualifier = parse_event(event)
         now = now or datetime.now(UTC)
-        env = event_data(name, qualifier, subject, previous, now)
-        env["$now"] = now
-        return [p for p in self.candidates(event, subject) if where_fn(p)(env)]
+        data = event_data(name, qualifier, subject, previous, now)
+        return [plan for plan, _ in self.decide(event, subject, data, now)]
 

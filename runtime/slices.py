@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from zentra_rules.effects import Slice, apply
+from zentra_rules.effects import StoreWorld
 from zentra_rules.errors import InputError, RunError
 from zentra_rules.plan import Op, Plan
 from zentra_rules.values import as_datetime
 
 from . import vm
+from .drive import EffectFailed, Step, drive
+from .reads import fresh, watched
 
 if TYPE_CHECKING:
     from .engine import Engine
 
-EFFECT_OPS = (Op.ACT, Op.SET, Op.CREATE, Op.REQUEST)   # each executed one yields one effect
 MAX_REDO = 20
 MAX_ATTEMPTS = 10   # a slice that keeps killing or failing its worker is given up, with the reason
 
@@ -46,19 +46,16 @@ def _slice(engine: Engine, execution_id: int) -> None:
         _fail(engine, ex, now, f"gave up after {MAX_ATTEMPTS} attempts at one run slice "
                                "(each ended without committing; see the worker's log)")
         return
-    started = time.perf_counter()
     plan = engine.plan(ex["version"])
-    try:
-        state, ran = _run(engine, plan, ex, now)
-    except (RunError, InputError) as exc:   # recorded as the run's end, never retried forever
-        _fail(engine, ex, now, str(exc))
-        return
-    run = Slice(execution=execution_id, workflow=ex["definition"],
-                subject_kind=ex["subject_kind"], subject_id=ex["subject_id"],
-                cascade=ex["cascade"], now=now, state=state)
+    world = StoreWorld(store, execution_id, ex["definition"], ex["subject_kind"],
+                       ex["subject_id"], ex["cascade"])
     try:
         with store.tx():
-            apply(store, run, [(plan.code[pc], eff) for pc, eff in ran if eff is not None])
+            state = ex["state"] or vm.start(ex["inputs"]["data"])
+            # Every record the run reads is read afresh, then what happened is delivered.
+            events = [fresh(store, plan, ex, state), *_decisions(engine, ex, state, now)]
+            outcome = drive(plan, state, events, now, world, engine.config.limits.step_budget)
+            state = outcome.state
             status = state["status"]
             waits = vm.waits(state) if status == "waiting" else []
             wake = _earliest(state, waits)
@@ -67,28 +64,39 @@ def _slice(engine: Engine, execution_id: int) -> None:
                 raise _Stale
             store.replace_waits(execution_id, waits, now,
                                 "terminate" if status == "terminated" else "resumed")
-            elapsed = (time.perf_counter() - started) * 1000
-            store.add_steps([{"execution": execution_id, "slice": ex["slices"] + 1,
-                              "attempt": ex["attempt"], "pc": pc, "line": plan.code[pc].line,
-                              "instruction": plan.describe(pc), "output": _output(plan, ran, i),
-                              "started_at": now, "duration_ms": round(elapsed, 3)}
-                             for i, (pc, _) in enumerate(ran)])
+            store.replace_watches(execution_id, watched(plan, ex, state, waits))
+            store.add_steps(_rows(plan, ex, outcome.steps))
             if status not in ("waiting", "runnable"):
                 store.audit(f"execution.{status}", now, {"workflow": ex["definition"],
                                                          "reason": state.get("reason")},
                             execution_id, f"{ex['subject_kind']}:{ex['subject_id']}")
-    except (RunError, InputError) as exc:   # an effect could not be applied: nothing stays
+    except EffectFailed as exc:   # the store refused an effect: nothing of the slice stays
+        _fail(engine, ex, now, f"line {plan.code[exc.step.pc].line}: {exc}",
+              _rows(plan, ex, [exc.step]))
+        return
+    except (RunError, InputError) as exc:
         _fail(engine, ex, now, str(exc))
         return
-    for event in run.events:
+    for event in world.events:
         engine.queue.process(event)
-    for send in run.sends:
+    for send in world.sends:
         engine.queue.deliver(send)
     if wake is not None:
         engine.queue.advance(execution_id, eta=wake)
 
 
-def _fail(engine: Engine, ex: dict[str, Any], now: datetime, reason: str) -> None:
+def _rows(plan: Plan, ex: dict[str, Any], steps: list[Step]) -> list[dict[str, Any]]:
+    """The audit rows of a slice's steps: each statement with its output, start and duration."""
+    return [{"execution": ex["id"], "slice": ex["slices"] + 1, "attempt": ex["attempt"],
+             "pc": step.pc, "line": plan.code[step.pc].line, "instruction": plan.describe(step.pc),
+             "output": ({"error": step.error} if step.error is not None
+                        else _output(plan, steps, i)),
+             "started_at": step.started_at, "duration_ms": step.duration_ms}
+            for i, step in enumerate(steps)]
+
+
+def _fail(engine: Engine, ex: dict[str, Any], now: datetime, reason: str,
+          steps: list[dict[str, Any]] | None = None) -> None:
     state = dict(ex["state"] or vm.start(ex["inputs"]["data"]))
     state.update(status="failed", reason=reason)
     with engine.store.tx():
@@ -96,29 +104,11 @@ def _fail(engine: Engine, ex: dict[str, Any], now: datetime, reason: str) -> Non
                                              "failed", reason, None):
             raise _Stale
         engine.store.replace_waits(ex["id"], [], now, "failed")
+        engine.store.replace_watches(ex["id"], set())
+        engine.store.add_steps(steps or [])
         engine.store.audit("execution.failed", now, {"workflow": ex["definition"],
                                                      "reason": reason},
                            ex["id"], f"{ex['subject_kind']}:{ex['subject_id']}")
-
-
-def _run(engine: Engine, plan: Plan, ex: dict[str, Any],
-         now: datetime) -> tuple[dict[str, Any], list[tuple[int, dict[str, Any] | None]]]:
-    """Step the pure VM over what happened since the last slice; (state, [(pc, effect)])."""
-    budget = engine.config.limits.step_budget
-    if ex["state"] is None:
-        events: list[dict[str, Any] | None] = [None]
-        state = vm.start(ex["inputs"]["data"])
-    else:
-        state = ex["state"]
-        events = [*_decisions(engine, ex, state, now), _subject_event(engine, ex)]
-    ran: list[tuple[int, dict[str, Any] | None]] = []
-    for event in events:
-        before = len(state["path"])
-        state, effects = vm.step(plan, state, event, now, budget)
-        pending = iter(effects)
-        for pc in state["path"][before:]:
-            ran.append((pc, next(pending, None) if plan.code[pc].op in EFFECT_OPS else None))
-    return state, ran
 
 
 def _decisions(engine: Engine, ex: dict[str, Any], state: dict[str, Any],
@@ -139,28 +129,18 @@ def _decisions(engine: Engine, ex: dict[str, Any], state: dict[str, Any],
             as_datetime(w["deadline"]) for w in vm.waits(state)
             if w["kind"] == "approval" and w["name"] == name)] if d is not None]
         if request["status"] == "pending" and deadlines and now >= min(deadlines):
-            with engine.store.tx():
-                engine.store.time_out(request["id"], now)
+            engine.store.time_out(request["id"], min(deadlines))
             request = engine.store.approval(request["id"])
         if request["status"] == "pending":
             continue
         last = (engine.store.decisions(request["id"]) or [{}])[-1]
+        timed_out = request["status"] == "timed_out"
+        # A timeout happened at its deadline, a decision when the approver made it.
         out.append({"type": "decision", "name": name, "outcome": request["status"],
-                    "by": last.get("user") if request["status"] != "timed_out" else None,
-                    "comment": last.get("comment") if request["status"] != "timed_out" else None})
+                    "by": None if timed_out else last.get("user"),
+                    "comment": None if timed_out else last.get("comment"),
+                    "at": request["decided_at"] if timed_out else last.get("at")})
     return out
-
-
-def _subject_event(engine: Engine, ex: dict[str, Any]) -> dict[str, Any] | None:
-    """The subject as it is now, so a resumed run (and `wait until`) reads current values."""
-    kind, record_id = ex["subject_kind"], ex["subject_id"]
-    if kind not in ("ticket", "asset", "change") or record_id is None:
-        return None
-    record = engine.store.get_record(kind, record_id)
-    if record is None:
-        return None
-    return {"type": "subject", "data": {kind: record,
-                                        "$records": engine.store.referenced(kind, record)}}
 
 
 def _earliest(state: dict[str, Any], waits: list[dict[str, Any]]) -> datetime | None:
@@ -172,15 +152,15 @@ def _earliest(state: dict[str, Any], waits: list[dict[str, Any]]) -> datetime | 
     return min(found) if found else None
 
 
-def _output(plan: Plan, ran: list[tuple[int, dict[str, Any] | None]], i: int) -> Any:
+def _output(plan: Plan, steps: list[Step], i: int) -> Any:
     """What a step produced: its effect, the branch a test took, or where it stopped."""
-    pc, effect = ran[i]
-    op = plan.code[pc].op
-    if effect is not None:
-        return effect
+    step = steps[i]
+    op = plan.code[step.pc].op
+    if step.effect is not None:
+        return step.effect
+    following = steps[i + 1].pc if i + 1 < len(steps) else None
     if op is Op.JUMP_IF_NOT:
-        following = ran[i + 1][0] if i + 1 < len(ran) else None
-        return {"condition": following == pc + 1} if following is not None else None
+        return {"condition": following == step.pc + 1} if following is not None else None
     if op in (Op.WAIT, Op.WAIT_UNTIL, Op.WAIT_APPROVAL):
-        return {"waited": i + 1 == len(ran) or ran[i + 1][0] != pc + 1}
+        return {"waited": following != step.pc + 1}
     return None

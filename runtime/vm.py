@@ -1,24 +1,33 @@
-"""The pure VM: `step(plan, state, event, now)` -> (new state, effects).
+"""The pure VM: `Machine(plan, state, now).run()` yields every instruction it executes.
 
-No clock, no I/O, no randomness: time arrives as `now`, the outside world as `event`, and what
-should happen outside leaves as effects. State is plain JSON so the runtime can store it between
-slices; an execution suspended at a wait resumes from exactly that state.
+No clock, no I/O, no randomness: time arrives as `now`, the outside world as events, and what
+should happen outside leaves as effects, one yielded with each instruction. A `create ticket`
+yields its effect and receives the new record (with the id the desk gave it) back from the host,
+so later statements of the same slice read it. State is plain JSON so the runtime can store it
+between slices; an execution suspended at a wait resumes from exactly that state.
+
+The VM is the one place that knows what a statement means: it changes the records the run sees
+(`zentra_rules.changes`), renders messages and resolves their recipients
+(`zentra_rules.messages`). A host only persists what the VM did (runtime/drive.py).
 
 State:  {"status", "reason", "threads": [{"id", "pc", "parent", "wait", "joining"}],
          "next_thread", "data": {root: record}, "vars": {name: record}, "path": [pc...],
          "steps"}
-Events: None (run/tick), {"type": "decision", "name", "outcome", "by"?, "comment"?},
-        {"type": "subject", "data": {root: record}}  (the subject changed: re-check waits)
+Events: None (run/tick), {"type": "decision", "name", "outcome", "by"?, "comment"?, "at"?},
+        {"type": "subject", "data": {root: record}, "vars"?: {name: record}}  (the records as
+        they are now: the run reads them afresh and re-checks its waits)
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from zentra_rules.errors import RunError
-from zentra_rules.expr import compile_value
+from zentra_rules import changes, messages
+from zentra_rules.errors import InputError, RunError
+from zentra_rules.expr import compile_value, reference
 from zentra_rules.limits import DEFAULT_LIMITS
 from zentra_rules.plan import Op, Plan
 from zentra_rules.schema import APPROVAL_OUTCOMES
@@ -31,6 +40,8 @@ TERMINAL = ("completed", "terminated", "failed")
 
 State = dict[str, Any]
 Effect = dict[str, Any]
+# What the machine yields: (pc, effect or None); a `create` is answered with the new record.
+Run = Generator[tuple[int, Effect | None], Any, None]
 
 
 def start(data: dict[str, Any]) -> State:
@@ -40,19 +51,32 @@ def start(data: dict[str, Any]) -> State:
             "next_thread": 1, "data": copy.deepcopy(data), "vars": {}, "path": [], "steps": 0}
 
 
+def unsaved_ticket(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A created ticket as it reads before any desk stored it (a host that keeps nothing)."""
+    return changes.ticket_record(None, changes.new_ticket_fields(fields), now, now)  # type: ignore[arg-type]
+
+
 def step(plan: Plan, state: State, event: dict[str, Any] | None, now: datetime,
-         budget: int = DEFAULT_LIMITS.step_budget) -> tuple[State, list[Effect]]:
-    """Advance an execution until every thread ends or waits; never mutates `state`."""
-    if now.tzinfo is None:
-        raise RunError("`now` must be timezone-aware")
-    st = copy.deepcopy(state)
-    if st["status"] in TERMINAL:
-        return st, []
-    machine = _Machine(plan, st, now, budget)
-    machine.deliver(event)
-    machine.resolve_waits()
-    machine.run()
-    return st, machine.effects
+         budget: int = DEFAULT_LIMITS.step_budget,
+         create: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+         ) -> tuple[State, list[Effect]]:
+    """Advance an execution until every thread ends or waits; never mutates `state`.
+
+    `create` makes the record of a `create ticket` (default: an unsaved ticket with no id)."""
+    machine = Machine(plan, state, now, budget)
+    effects: list[Effect] = []
+    run = machine.resume(event)
+    answer: Any = None
+    while True:
+        try:
+            _, effect = run.send(answer)
+        except StopIteration:
+            return machine.st, effects
+        answer = None
+        if effect is not None:
+            effects.append(effect)
+            if effect["verb"] == "create":
+                answer = (create or (lambda f: unsaved_ticket(f, now)))(effect["params"])
 
 
 def waits(state: State) -> list[dict[str, Any]]:
@@ -60,11 +84,25 @@ def waits(state: State) -> list[dict[str, Any]]:
     return [t["wait"] for t in state["threads"] if t["wait"]]
 
 
-class _Machine:
-    def __init__(self, plan: Plan, st: State, now: datetime, budget: int):
-        self.plan, self.st, self.now, self.budget = plan, st, now, budget
-        self.effects: list[Effect] = []
+class Machine:
+    """One slice of one execution over its own copy of the state (`st`)."""
+
+    def __init__(self, plan: Plan, state: State, now: datetime,
+                 budget: int = DEFAULT_LIMITS.step_budget):
+        if now.tzinfo is None:
+            raise RunError("`now` must be timezone-aware")
+        self.plan, self.now, self.budget = plan, now, budget
+        self.st: State = copy.deepcopy(state)
         self.executed = 0
+
+    def resume(self, events: Sequence[dict[str, Any] | None] | dict[str, Any] | None) -> Run:
+        """Deliver what happened (events in order), then run until every thread ends or waits."""
+        if self.st["status"] in TERMINAL:
+            return
+        for event in events if isinstance(events, Sequence) else [events]:
+            self.deliver(event)
+        self.resolve_waits()
+        yield from self.run()
 
     # -- environment ---------------------------------------------------------------------------
     def env(self) -> dict[str, Any]:
@@ -102,22 +140,27 @@ class _Machine:
                 raise RunError(f"an approval outcome is approved, rejected or timed_out, "
                                f"not {outcome!r}")
             if var["outcome"] == "pending":   # a late second decision changes nothing
-                self._decide(var, outcome, event.get("by"), event.get("comment"))
+                self._decide(var, outcome, event.get("by"), event.get("comment"), event.get("at"))
         elif kind == "subject":
             for root, record in (event.get("data") or {}).items():
                 self.st["data"][root] = copy.deepcopy(record)
+            for name, record in (event.get("vars") or {}).items():
+                if isinstance(self.st["vars"].get(name), dict) and isinstance(record, dict):
+                    self.st["vars"][name] = {"kind": "ticket", **copy.deepcopy(record)}
         else:
             raise RunError(f"unknown resume event {kind!r}")
 
-    def _decide(self, var: dict[str, Any], outcome: str, by: Any = None, comment: Any = None) -> None:
-        var.update(outcome=outcome, approved=outcome == "approved", decidedAt=iso(self.now),
-                   decidedBy=by, comment=comment)
+    def _decide(self, var: dict[str, Any], outcome: str, by: Any = None, comment: Any = None,
+                at: Any = None) -> None:
+        var.update(outcome=outcome, approved=outcome == "approved",
+                   decidedAt=iso(as_datetime(at) or self.now), decidedBy=by, comment=comment)
 
     def resolve_waits(self) -> None:
+        # A timeout happened at its deadline, however late the slice that notices it runs.
         for var in self.st["vars"].values():
             if var.get("kind") == "approval" and var["outcome"] == "pending" and self.due(
                     var.get("deadline")):
-                self._decide(var, "timed_out")
+                self._decide(var, "timed_out", at=var.get("deadline"))
         for thread in self.st["threads"]:
             wait = thread["wait"]
             if not wait:
@@ -126,7 +169,7 @@ class _Machine:
             if wait["kind"] == "approval":
                 var = self.st["vars"][wait["name"]]
                 if var["outcome"] == "pending" and self.due(wait["deadline"]):
-                    self._decide(var, "timed_out")
+                    self._decide(var, "timed_out", at=wait["deadline"])
                 done = var["outcome"] != "pending"
             elif wait["kind"] == "until":
                 done = self._holds(wait) or self.due(wait["deadline"])
@@ -144,7 +187,7 @@ class _Machine:
         thread["pc"] += 1
 
     # -- running ---------------------------------------------------------------------------------
-    def run(self) -> None:
+    def run(self) -> Run:
         st = self.st
         st["status"] = "running"
         while st["status"] == "running":
@@ -154,7 +197,7 @@ class _Machine:
                 if self._recheck_until():
                     continue
                 break
-            self._run_thread(thread)
+            yield from self._run_thread(thread)
         if st["status"] == "running":
             st["status"] = "waiting" if any(t["wait"] for t in st["threads"]) else "completed"
 
@@ -179,7 +222,7 @@ class _Machine:
             return thread
         return None
 
-    def _run_thread(self, thread: dict[str, Any]) -> None:
+    def _run_thread(self, thread: dict[str, Any]) -> Run:
         code = self.plan.code
         st = self.st
         while True:
@@ -192,20 +235,23 @@ class _Machine:
             ins = code[pc]
             st["path"].append(pc)
             op, args = ins.op, ins.args
-            if op is Op.ACT:
-                self._act(args)
-            elif op is Op.SET:
-                root = str(args[0])
-                if root not in st["vars"] and root not in SUBJECT_ROOTS:
-                    self._fail(f"line {ins.line}: ticket `{root}` was not created on the path "
-                               "this run took")
+            if op in (Op.ACT, Op.SET, Op.CREATE, Op.REQUEST):
+                try:
+                    if op is Op.CREATE:
+                        effect = self._create(str(args[0]), int(args[1]))  # type: ignore[arg-type]
+                        record = yield pc, effect
+                        self.st["vars"][str(args[0])] = {"kind": "ticket", **record}
+                    else:
+                        yield pc, self._effect(ins)
+                except (RunError, InputError) as exc:
+                    self._fail(f"line {ins.line}: {exc}")
                     return
-                self._set(root, str(args[1]), self.value(int(args[2])))  # type: ignore[arg-type]
-            elif op is Op.CREATE:
-                self._create(str(args[0]), int(args[1]))  # type: ignore[arg-type]
-            elif op is Op.REQUEST:
-                self._request(str(args[0]), int(args[1]))  # type: ignore[arg-type]
-            elif op is Op.WAIT_APPROVAL:
+                if st["status"] != "running":
+                    return
+                thread["pc"] = pc + 1
+                continue
+            yield pc, None
+            if op is Op.WAIT_APPROVAL:
                 var = st["vars"].get(args[0])
                 if var is None:
                     self._fail(f"line {ins.line}: approval `{args[0]}` was not requested on the "
@@ -264,74 +310,88 @@ class _Machine:
             thread["wait"] = None
 
     # -- effects ---------------------------------------------------------------------------------
-    def _act(self, args: tuple[Any, ...]) -> None:
+    def _effect(self, ins: Any) -> Effect:
+        args = ins.args
+        if ins.op is Op.SET:
+            root = str(args[0])
+            if root not in self.st["vars"] and root not in SUBJECT_ROOTS:
+                raise RunError(f"ticket `{root}` was not created on the path this run took")
+            return self._set(root, str(args[1]), self.value(int(args[2])))
+        if ins.op is Op.REQUEST:
+            return self._request(str(args[0]), int(args[1]))
+        return self._act(args)
+
+    def _act(self, args: tuple[Any, ...]) -> Effect:
         verb, obj, value, params = args
         effect: Effect = {"verb": verb, "object": obj}
         if value >= 0:
             effect["value"] = to_json(self.value(value))
         effect["params"] = to_json(self.value(params)) if params >= 0 else {}
-        self.effects.append(effect)
-        subject = self.st["data"].get("ticket")
-        if verb == "add" and obj == "tag" and isinstance(subject, dict):
-            if subject.get("tags") is None:   # missing or null: the first tag starts the list
-                subject["tags"] = []
-            tags = subject["tags"]
-            if isinstance(tags, list) and effect.get("value") not in tags:
-                tags.append(effect.get("value"))
-        elif verb == "remove" and obj == "tag" and isinstance(subject, dict):
-            tags = subject.get("tags")
-            if isinstance(tags, list) and effect.get("value") in tags:
-                tags.remove(effect.get("value"))
-        elif verb == "update" and isinstance(asset := self.st["data"].get("asset"), dict):
-            asset["lifecycle"] = effect.get("value")
-        elif verb == "attach" and isinstance(asset := self.st["data"].get("asset"), dict):
-            if asset.get("contracts") is None:
-                asset["contracts"] = []
-            contracts = asset["contracts"]
-            if isinstance(contracts, list):
-                contracts.append(effect.get("value"))
-        elif verb == "escalate" and isinstance(subject, dict):
-            level = subject.get("escalationLevel")
-            # Any number is a level (2.0 is 2); anything else starts the count at 1.
-            subject["escalationLevel"] = effect["value"] if "value" in effect else (
-                level + 1 if isinstance(level, int | float) and not isinstance(level, bool) else 1)
-        elif (verb, obj) in (("assign", "team"), ("assign", "agent"),
-                             ("transition", "status")) and isinstance(subject, dict):
-            subject[obj] = effect.get("value")
+        kind = changes.FIELD_STATEMENTS.get((verb, obj))
+        if kind is not None:
+            record = self.st["data"].get(kind)
+            if not isinstance(record, dict):
+                raise RunError(f"`{verb} {obj}` acts on a {kind}, and this run has none")
+            changes.apply_statement(verb, obj, record, effect.get("value"))
+        elif (verb, obj) in messages.SENDS:
+            effect["send"] = self._message(verb, obj, value, effect)
+        return effect
 
-    def _set(self, root: str, field: str, value: Any) -> None:
+    def _message(self, verb: str, obj: str, value_index: int, effect: Effect) -> Effect:
+        """What the statement sends and to whom (a user recipient reached at their address)."""
+        params = effect["params"]
+        env = self.env()
+        to = ""
+        if verb == "notify" or (verb, obj) == ("send", "survey"):
+            node = (self.plan.constants[value_index] if verb == "notify"
+                    else self._param_node(effect, "to"))
+            shown = effect.get("value") if verb == "notify" else params.get("to")
+            is_user = isinstance(node, list) and node[:1] == ["user"]
+            user = reference(node, env, "user")[1] if is_user else None
+            to = messages.recipient(obj if verb == "notify" else "email", shown, user, is_user)
+        subject_kind = self.plan.subject
+        subject = self.st["data"].get(subject_kind or "")
+        owner = None
+        if (verb, obj) == ("schedule", "renewal alert") and isinstance(subject, dict):
+            owner = reference(["path", "asset", ["owner"], ["user"]], env, "user")[1]
+        return messages.outbound(verb, obj, effect.get("value"), params, to,
+                                 workflow=self.plan.name, kind=subject_kind, subject=subject,
+                                 execution=self.st["data"].get("$execution"), owner=owner)
+
+    def _param_node(self, effect: Effect, key: str) -> Any:
+        pc = self.st["path"][-1]
+        index = self.plan.code[pc].args[3]
+        node = self.plan.constants[index] if isinstance(index, int) and index >= 0 else None
+        return node[1].get(key) if isinstance(node, list) and node[0] == "map" else None
+
+    def _set(self, root: str, field: str, value: Any) -> Effect:
         value = to_json(value)
         is_var = root in self.st["vars"]
         record = self.st["vars"][root] if is_var else self.st["data"].setdefault(root, {})
-        parts = field.split(".")
-        target = record
-        for part in parts[:-1]:
-            nxt = target.get(part)
-            if not isinstance(nxt, dict):
-                nxt = target[part] = {}
-            target = nxt
-        target[parts[-1]] = value
+        head = field.split(".")[0]
+        kind = "ticket" if is_var else root
+        # The desk would refuse a value of the wrong kind: the run fails here, in both paths.
+        changes.check_fields(kind, {head: value if head == field else {}})
+        changes.set_path(record, field, value)
         name = f"{root}.{field}" if is_var else field
-        self.effects.append({"verb": "set", "object": name, "value": value, "params": {}})
+        return {"verb": "set", "object": name, "value": value, "params": {}}
 
-    def _create(self, name: str, params_index: int) -> None:
+    def _create(self, name: str, params_index: int) -> Effect:
         params = to_json(self.value(params_index))
-        record = {"id": None, "status": "new", **params}
-        self.st["vars"][name] = {"kind": "ticket", **record}
-        self.effects.append({"verb": "create", "object": "ticket", "name": name,
-                             "params": params})
+        changes.new_ticket_fields(params)   # a field the desk would refuse fails the run here
+        return {"verb": "create", "object": "ticket", "name": name, "params": params}
 
-    def _request(self, name: str, spec_index: int) -> None:
+    def _request(self, name: str, spec_index: int) -> Effect:
         spec = self.plan.constants[spec_index][1]
         env = self.env()
         approvers = [{"kind": a["kind"], "value": to_json(compile_value(a["value"])(env))}
                      for a in spec["approvers"]]
+        deadline = self.later(spec["timeout"])
         params = {"approvers": approvers, "order": spec["order"],
                   "remind_every": spec["remind_every"], "remind_before": spec["remind_before"],
-                  "via": spec["via"], "timeout": spec["timeout"]}
+                  "via": spec["via"], "timeout": spec["timeout"], "deadline": deadline}
         self.st["vars"][name] = {"kind": "approval", "outcome": "pending", "approved": False,
-                                 "requestedAt": iso(self.now), "deadline": self.later(spec["timeout"]),
+                                 "requestedAt": iso(self.now), "deadline": deadline,
                                  "decidedAt": None, "decidedBy": None, "comment": None,
                                  "approvers": approvers}
-        self.effects.append({"verb": "request", "object": "approval", "name": name,
-                             "params": params})
+        return {"verb": "request", "object": "approval", "name": name, "params": params}

@@ -8,7 +8,7 @@ and explain uses them to report what each test compared.
 Expressions:  ["const", v] ["dur", seconds] ["now"] ["path", root, [seg...], [refkind...]]
               ["time", a] (a stored time read as a time)
               ["add", a, b] ["sub", a, b] ["call", name, a] ["list", [a...]] ["tmpl", [str|a...]]
-              ["map", {key: a}]
+              ["map", {key: a}] ["user", a] (a user as a recipient: reads as its id)
 Conditions:   ["or", [c...], text] ["and", [c...], text] ["not", c, text]
               ["test", op, left, right|null, text] ["truth", a, text]
 """
@@ -86,6 +86,21 @@ def _make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
     return get
 
 
+def reference(node: list[Any], env: Env, kind: str) -> tuple[Any, dict[str, Any] | None]:
+    """(id, record) of the record an expression names: embedded in the subject, or by id in
+    env["$records"] (an embedded record is completed by the looked-up one)."""
+    inner = node[1] if node[0] == "user" else node
+    raw = (_make_getter(inner[1], inner[2], inner[3]) if inner[0] == "path"
+           else compile_value(inner))(env)
+    known = env.get("$records", {}).get(kind, {})
+    if type(raw) is dict:
+        found = known.get(raw.get("id")) if isinstance(raw.get("id"), str) else None
+        return raw.get("id"), {**(found or {}), **raw}
+    if isinstance(raw, str):
+        return raw, known.get(raw)
+    return raw, None
+
+
 def compile_value(node: list[Any]) -> Fn:
     tag = node[0]
     if tag == "const":
@@ -117,6 +132,8 @@ def compile_value(node: list[Any]) -> Fn:
     if tag == "map":
         fields = {k: compile_value(v) for k, v in node[1].items()}
         return lambda env: {k: f(env) for k, f in fields.items()}
+    if tag == "user":   # a user named as a recipient reads as the user's id
+        return compile_value(node[1])
     raise ValueError(f"unknown expression node {tag!r}")
 
 

@@ -230,6 +230,10 @@ def describe_constant(node: Any) -> str:
                               ensure_ascii=False)
         if tag == "map":
             return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in node[1].items()) + "}"
+        if tag == "user":
+            inner = node[1]
+            return (f"user {describe_constant(inner)}" if inner[0] == "const"
+                    else describe_constant(inner))
         if tag == "approval":
             return f"approval from {len(node[1]['approvers'])} approver(s)"
         if tag == "dur":

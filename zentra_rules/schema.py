@@ -59,7 +59,7 @@ RECORDS: Final[dict[str, dict[str, Type]]] = {
     "ticket": {
         "id": STRING, "title": STRING, "description": STRING,
         "status": enum(*TICKET_STATUS), "priority": enum(*PRIORITIES),
-        "category": STRING, "team": STRING, "agent": STRING,
+        "category": STRING, "team": STRING, "agent": ref("user"),
         "requester": ref("user"), "linkedAsset": ref("asset"), "tags": STRINGS,
         "channel": enum(*CHANNELS), "createdAt": DATETIME, "updatedAt": DATETIME,
         "dueAt": DATETIME, "custom": ANY, "escalationLevel": NUMBER,
@@ -67,6 +67,8 @@ RECORDS: Final[dict[str, dict[str, Type]]] = {
     "user": {
         "id": STRING, "name": STRING, "email": STRING, "organizationId": STRING,
         "manager": ref("user"), "roles": STRINGS, "groups": STRINGS, "vip": BOOL,
+        # Where a direct message reaches the user: a Slack member id or @name, a Teams address.
+        "slack": STRING, "teams": STRING,
     },
     "asset": {
         "id": STRING, "name": STRING, "type": STRING, "lifecycle": enum(*LIFECYCLES),

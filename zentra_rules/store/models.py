@@ -201,6 +201,17 @@ class Wait(Base):
     resolved_by = pw.CharField(max_length=40, null=True)   # decision | event | deadline | terminate
 
 
+class Watch(Base):
+    """A record a waiting execution reads: a change to it re-checks the run's `wait until`."""
+
+    execution = pw.ForeignKeyField(Execution, backref="watches", on_delete="CASCADE")
+    kind = pw.CharField(max_length=20)         # ticket | asset | change | user
+    record_id = pw.CharField(max_length=200)
+
+    class Meta:
+        indexes = ((("kind", "record_id"), False), (("execution", "kind", "record_id"), True))
+
+
 class ApprovalRequest(Base):
     execution = pw.ForeignKeyField(Execution, backref="approvals")
     name = pw.CharField(max_length=200)
@@ -295,7 +306,7 @@ class ApiToken(Base):
 
 MODELS: list[type[Base]] = [
     Meta, User, Team, Ticket, TicketNote, TicketLink, TicketHistory, Asset, Change, Definition,
-    DefinitionVersion, AutomationRule, Event, Execution, Step, Wait, ApprovalRequest,
+    DefinitionVersion, AutomationRule, Event, Execution, Step, Wait, Watch, ApprovalRequest,
     ApprovalDecision, AuditLog, Outbox, WebhookEndpoint, InboundDelivery, ApiToken,
 ]
 APPEND_ONLY = ("approval_decision", "audit_log")

@@ -8,52 +8,18 @@ from typing import Any
 
 import peewee as pw
 
+from ..changes import check_fields, new_ticket_fields, ticket_record, with_changes
 from ..errors import ConflictError, InputError, NotFoundError
-from ..schema import READ_ONLY, RECORDS
-from ..suggest import did_you_mean
 from ..values import as_datetime, iso
 from .models import Asset, Change, Event, Ticket, TicketHistory, TicketLink, TicketNote, User
 
 Record = dict[str, Any]
 # Reference fields read through when a run loads its subject: (record kind, field, target kind).
-REFERENCES = (("ticket", "requester", "user"), ("ticket", "linkedAsset", "asset"),
+REFERENCES = (("ticket", "requester", "user"), ("ticket", "agent", "user"),
+              ("ticket", "linkedAsset", "asset"),
               ("user", "manager", "user"), ("asset", "owner", "user"),
               ("change", "requestedBy", "user"))
 _REF_DEPTH = 4   # requester.manager.manager... is read this far
-
-
-def check_fields(kind: str, fields: Any) -> dict[str, Any]:
-    """Known fields with values of the right kind; the error names the field and the fix."""
-    if not isinstance(fields, dict):
-        raise InputError(f"a {kind} must be a JSON object")
-    schema = RECORDS[kind]
-    for name, value in fields.items():
-        if name not in schema:
-            raise InputError(f"unknown {kind} field `{name}`"
-                             + (did_you_mean(name, list(schema)) or "")
-                             + f"; {kind} fields: {', '.join(schema)}")
-        if name in READ_ONLY.get(kind, ()) and name != "id":
-            raise InputError(f"`{name}` is kept by the desk and cannot be set")
-        spec = schema[name]
-        if value is None or spec.kind in ("any", "ref", "record"):
-            continue
-        if spec.enum and value not in spec.enum:
-            raise InputError(f"{kind} `{name}` must be {spec.describe()}, not {value!r}")
-        if spec.kind == "datetime" and as_datetime(value) is None:
-            raise InputError(f"{kind} `{name}` must be an ISO 8601 date-time, not {value!r}")
-        if spec.kind == "bool" and not isinstance(value, bool):
-            raise InputError(f"{kind} `{name}` must be true or false")
-        if spec.kind == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
-            raise InputError(f"{kind} `{name}` must be a number")
-        if spec.kind == "list" and not isinstance(value, list):
-            raise InputError(f"{kind} `{name}` must be a list")
-        if spec.kind == "list" and spec.item == "string" and not all(isinstance(v, str) for v in value):
-            raise InputError(f"{kind} `{name}` must be a list of strings")
-        if name == "criticality" and not 1 <= value <= 4:
-            raise InputError(f"{kind} `criticality` is 1 (highest) to 4, not {value!r}")
-        if spec.kind == "string" and not spec.enum and not isinstance(value, str):
-            raise InputError(f"{kind} `{name}` must be a string")
-    return dict(fields)
 
 
 class Records:
@@ -111,8 +77,7 @@ class Records:
 
     @staticmethod
     def _ticket(row: Ticket) -> Record:
-        return {"id": str(row.id), **row.data, "createdAt": iso(row.created_at),
-                "updatedAt": iso(row.updated_at)}
+        return ticket_record(str(row.id), row.data, row.created_at, row.updated_at)
 
     def get_ticket(self, ticket_id: Any) -> Record | None:
         key = self._key(ticket_id)
@@ -123,11 +88,7 @@ class Records:
 
     def create_ticket(self, fields: dict[str, Any], now: datetime, actor: str, cascade: int = 0,
                       execution: int | None = None) -> tuple[Record, int | None]:
-        fields = check_fields("ticket", {k: v for k, v in fields.items() if k != "id"})
-        if fields.get("status") is None:
-            fields["status"] = "new"
-        if fields.get("tags") is None:
-            fields["tags"] = []
+        fields = new_ticket_fields(fields)
         row = Ticket.create(data=fields, status=fields["status"], created_at=now, updated_at=now,
                             due_at=as_datetime(fields.get("dueAt")))
         record = self._ticket(row)
@@ -160,7 +121,7 @@ class Records:
             fields[Ticket.sla_breached_at] = None
         Ticket.update(fields).where(Ticket.id == row.id).execute()
         TicketHistory.create(ticket=row.id, actor=actor, changes=diff, at=now)
-        record = {**previous, **changes, "updatedAt": iso(now)}
+        record = with_changes(previous, changes, now)
         events = [self.emit("ticket.updated", now, subject_kind="ticket", subject=record,
                             previous=previous, cascade=cascade, actor=actor, execution=execution)]
         if "status" in diff:
@@ -220,6 +181,15 @@ class Records:
                 model.id == record_id).execute()  # type: ignore[attr-defined]
         return previous, {"id": record_id, **data}
 
+    def _updated(self, kind: str, record: Record, previous: Record | None, now: datetime,
+                 cascade: int, actor: str, execution: int | None) -> int | None:
+        """`asset.updated` / `change.updated`: no trigger fires on it, but a run whose `wait
+        until` reads this record re-checks it (tickets have `ticket.updated` for both)."""
+        if previous is None or previous == record:
+            return None
+        return self.emit(f"{kind}.updated", now, subject_kind=kind, subject=record,
+                         previous=previous, cascade=cascade, actor=actor, execution=execution)
+
     def get_asset(self, asset_id: Any) -> Record | None:
         row = Asset.get_or_none(Asset.id == str(asset_id))
         return None if row is None else {"id": row.id, **row.data}
@@ -227,7 +197,7 @@ class Records:
     def put_asset(self, fields: dict[str, Any], now: datetime, actor: str, create: bool,
                   cascade: int = 0, execution: int | None = None) -> tuple[Record, list[int]]:
         previous, record = self._put(Asset, "asset", fields, now, create)
-        events = []
+        events = [self._updated("asset", record, previous, now, cascade, actor, execution)]
         if previous is not None and previous.get("lifecycle") != record.get("lifecycle"):
             events.append(self.emit("asset.lifecycle_changed", now, subject_kind="asset",
                                     subject=record, previous=previous, cascade=cascade,
@@ -241,7 +211,7 @@ class Records:
     def put_change(self, fields: dict[str, Any], now: datetime, actor: str, create: bool,
                    cascade: int = 0) -> tuple[Record, list[int]]:
         previous, record = self._put(Change, "change", fields, now, create)
-        events = []
+        events = [self._updated("change", record, previous, now, cascade, actor, None)]
         if record.get("status") == "approved" and (previous or {}).get("status") != "approved":
             events.append(self.emit("change.approved", now, subject_kind="change", subject=record,
                                     previous=previous, cascade=cascade, actor=actor))

@@ -21,6 +21,7 @@ from .models import (
     Meta,
     Step,
     Wait,
+    Watch,
 )
 
 Record = dict[str, Any]
@@ -241,16 +242,24 @@ class Runs:
             | (Execution.lease_until.is_null() & (Execution.updated_at <= quiet)))
             .order_by(Execution.id)]
 
-    def waiting_on_subject(self, subject_kind: str, subject_id: str) -> list[int]:
-        """Executions a change of this subject may concern: those with a `wait until` on it, and
-        those running a slice now (their view of the subject may be stale: they redo it)."""
-        until = (Execution.select(Execution.id).join(Wait).where(
-            Execution.subject_kind == subject_kind, Execution.subject_id == subject_id,
-            Execution.status == "waiting", Wait.kind == "until", Wait.resolved_at.is_null()))
+    def watchers(self, kind: str, record_id: str) -> list[int]:
+        """Executions a change of this record may concern: those waiting `until` a condition
+        that reads it (their watch list), and those running a slice on it now as their subject
+        (their view of it may be stale: they redo it)."""
+        until = (Execution.select(Execution.id).join(Watch).where(
+            Watch.kind == kind, Watch.record_id == str(record_id),
+            Execution.status == "waiting"))
         running = Execution.select(Execution.id).where(
-            Execution.subject_kind == subject_kind, Execution.subject_id == subject_id,
+            Execution.subject_kind == kind, Execution.subject_id == str(record_id),
             Execution.status == "runnable", Execution.lease_owner.is_null(False))
         return sorted({e.id for e in until} | {e.id for e in running})
+
+    def replace_watches(self, execution_id: int, records: set[tuple[str, str]]) -> None:
+        """The records an execution's `wait until` reads now (none once it no longer waits)."""
+        Watch.delete().where(Watch.execution == execution_id).execute()
+        if records:
+            Watch.insert_many([{"execution": execution_id, "kind": k, "record_id": str(i)[:200]}
+                               for k, i in sorted(records)]).execute()
 
     def replace_waits(self, execution_id: int, waits: list[dict[str, Any]], now: datetime,
                       resolved_by: str) -> None:

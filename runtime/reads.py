@@ -1,0 +1,73 @@
+"""What a durable run reads: every record afresh at the start of each slice, and which records
+a waiting run depends on (a change to any of them re-checks its `wait until`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zentra_rules.plan import Plan
+from zentra_rules.store import Store
+
+from .drive import RECORD_ROOTS, views
+
+
+def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """A `subject` event with the records as the store has them now: the run's subject, the
+    tickets it created, every record they refer to, and the users the script names."""
+    kind, record_id = ex["subject_kind"], ex["subject_id"]
+    data: dict[str, Any] = {}
+    records: dict[str, dict[str, Any]] = {"user": {}, "asset": {}}
+    subject = store.get_record(kind, record_id) if kind in RECORD_ROOTS and record_id else None
+    if subject is not None:
+        data[kind] = subject
+        _merge(records, store.referenced(kind, subject))
+    created = {}
+    for name, var in state["vars"].items():
+        if isinstance(var, dict) and var.get("kind") == "ticket" and var.get("id") is not None:
+            ticket = store.get_ticket(var["id"])
+            if ticket is not None:
+                created[name] = ticket
+                _merge(records, store.referenced("ticket", ticket))
+    for user_id in named_users(plan):
+        if user_id not in records["user"] and (user := store.get_user(user_id)) is not None:
+            records["user"][user_id] = user
+    data["$records"] = records
+    return {"type": "subject", "data": data, "vars": created}
+
+
+def _merge(into: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
+    for kind, found in more.items():
+        into.setdefault(kind, {}).update(found)
+
+
+def named_users(plan: Plan) -> list[str]:
+    """The users a plan names literally (`user "ID"` as a recipient), found once per plan."""
+    cache: dict[Any, Any] = plan._cache
+    if "users" not in cache:
+        found: set[str] = set()
+        todo: list[Any] = list(plan.constants)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, list) and len(node) == 2 and node[0] == "user" \
+                    and isinstance(node[1], list) and node[1][:1] == ["const"]:
+                found.add(str(node[1][1]))
+            elif isinstance(node, list):
+                todo.extend(node)
+            elif isinstance(node, dict):
+                todo.extend(node.values())
+        cache["users"] = sorted(found)
+    return cache["users"]  # type: ignore[no-any-return]
+
+
+def watched(plan: Plan, ex: dict[str, Any], state: dict[str, Any],
+            waits: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The records whose change may make a `wait until` of this run true (none without one)."""
+    if not any(w["kind"] == "until" for w in waits):
+        return set()
+    keys = {(kind, str(record_id)) for kind, record_id, _ in views(plan, state)
+            if record_id is not None}
+    if ex["subject_kind"] in RECORD_ROOTS and ex["subject_id"]:
+        keys.add((ex["subject_kind"], str(ex["subject_id"])))
+    for kind, found in (state["data"].get("$records") or {}).items():
+        keys |= {(kind, str(record_id)) for record_id in found}
+    return keys
