@@ -149,6 +149,9 @@ class DefinitionChecker:
                                 offset=len("wait for approval "))
             return T.WaitApproval(node.name, self._seconds(node.timeout), line)
         if cls == "WaitUntil":
+            if node.timeout is None:
+                self.ctx.warn(node, "this wait has no timeout: if the condition never holds, the "
+                              "run waits for ever; add `or DURATION`, e.g. `or 14 days`")
             return T.WaitUntil(scope.condition(node.condition), self._seconds(node.timeout), line)
         if cls == "WaitTimer":
             return T.WaitTimer(self._seconds(node.duration) or 0, line)
@@ -269,8 +272,24 @@ class DefinitionChecker:
             self.ctx.report(node, f"`{spec.verb} {spec.object}`".replace(" `", "`") +
                             f" acts on the {spec.subject}, but this definition's subject is "
                             f"{scope.subject or 'nothing'}")
-        return T.Act(spec.verb, spec.object or "ticket", value[0] if value else None,
-                     {k: v[1][0] for k, v in params.items()}, line)
+        lowered = {k: v[1][0] for k, v in params.items()}
+        lowered_value = value[0] if value else None
+        if (spec.verb, spec.object) in RECIPIENT_VALUE and value is not None:
+            lowered_value = self._recipient(node.value, value[0], value[1], spec.object)
+        if (spec.verb, spec.object) == ("send", "survey") and "to" in params:
+            pnode, (pir, ptyp) = params["to"]
+            lowered["to"] = self._recipient(pnode.value, pir, ptyp, "email")
+        return T.Act(spec.verb, spec.object or "ticket", lowered_value, lowered, line)
+
+    def _recipient(self, node: Any, ir: Any, typ: Any, channel: str) -> Any:
+        """A user as a recipient is reached at their address for the channel (the run looks it
+        up); a value that is neither a user nor text cannot be an address."""
+        if typ.kind == "ref" and typ.ref == "user":
+            return ir if ir[0] == "user" else ["user", ir]
+        if typ.kind in ("ref", "record"):
+            self.ctx.warn(node, f"the recipient of {channel} is a user or an address, and this is "
+                          f"{typ.describe()}: the message would go to its id")
+        return ir
 
     def _create(self, node: Any, words: list[str], value: Any, params: dict[str, Any],
                 scope: Scope, line: int) -> T.Stmt:
@@ -340,6 +359,10 @@ class DefinitionChecker:
             self.ctx.report(node, "`remind at … before timeout` needs a `timeout`")
         self._bind(node, node.name, "approval", scope)
         return T.RequestApproval(node.name, spec, line)
+
+
+# Statements whose value is whom they send to (`send survey` names its recipient in `to`).
+RECIPIENT_VALUE = frozenset({("notify", "email"), ("notify", "slack dm"), ("notify", "teams dm")})
 
 
 def _walk(block: Any) -> list[Any]:

@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zentra_rules.expr import regex_error
-from zentra_rules.schema import ANY, BOOL, DATETIME, DURATION, NULL, NUMBER, RECORDS, ROOTS, STRING, Type
+from zentra_rules.schema import (
+    ANY,
+    BOOL,
+    DATETIME,
+    DURATION,
+    NULL,
+    NUMBER,
+    RECORDS,
+    ROOTS,
+    STRING,
+    Type,
+    ref,
+)
 from zentra_rules.suggest import did_you_mean
 from zentra_rules.values import FUNCTIONS, as_datetime
 
@@ -194,6 +206,8 @@ class Scope:
             return ["const", None], NULL
         if cls == "NowLit":
             return ["now"], DATETIME
+        if cls == "UserLit":
+            return ["user", ["const", unescape(node.value)]], ref("user")
         if cls == "Call":
             return self._call(node)
         if cls == "ListLit":

@@ -93,7 +93,7 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
         except StopIteration:
             break
         answer, error = None, None
-        step = Step(pc, effect, now + timedelta(seconds=mark - began), 0.0)
+        step = Step(pc, effect, _later(now, mark - began), 0.0)
         steps.append(step)
         if effect is not None:
             try:
@@ -113,6 +113,14 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
         step.duration_ms = round((clock() - mark) * 1000, 3)
     _save(plan, machine.st, before, now, world)
     return Outcome(machine.st, steps)
+
+
+def _later(now: datetime, seconds: float) -> datetime:
+    """When a step started: the slice's time plus the time the slice has taken so far."""
+    try:
+        return now + timedelta(seconds=seconds)
+    except OverflowError:   # a simulated time at the end of the calendar
+        return now
 
 
 def _save(plan: Plan, state: vm.State, before: dict[tuple[str, str], Record], now: datetime,

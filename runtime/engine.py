@@ -23,7 +23,7 @@ from zentra_rules.plan import Plan
 from zentra_rules.schema import TRIGGERS
 from zentra_rules.store import Store
 
-from . import delivery, slices, sweeper
+from . import delivery, reads, slices, sweeper
 from .events import SCENARIO_EVENT, event_data
 from .matcher import Matcher
 
@@ -72,6 +72,10 @@ class Engine:
                                          plan.hash, author, now)
             out.append({"kind": plan.kind, "name": plan.name, "version": version})
         return out
+
+    def directory(self, plans: list[Plan], event: str, subject: Any) -> dict[str, Any]:
+        """The desk's records a dry run of `plans` on `subject` reads (see runtime.reads)."""
+        return reads.directory(self.store, plans, event, subject)
 
     def plan(self, version_id: int) -> Plan:
         """A version's plan, loaded once: versions never change."""

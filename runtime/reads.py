@@ -9,6 +9,7 @@ from zentra_rules.plan import Plan
 from zentra_rules.store import Store
 
 from .drive import RECORD_ROOTS, views
+from .events import parse_event, subject_root
 
 
 def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
@@ -71,3 +72,16 @@ def watched(plan: Plan, ex: dict[str, Any], state: dict[str, Any],
     for kind, found in (state["data"].get("$records") or {}).items():
         keys |= {(kind, str(record_id)) for record_id in found}
     return keys
+
+
+def directory(store: Store, plans: list[Plan], event: str, subject: Any) -> dict[str, Any]:
+    """`$records` for a dry run on the desk: the users and assets the subject refers to by id,
+    and the users the scripts name, as the store has them (embedded records still win)."""
+    root = subject_root(parse_event(event)[0])
+    records: dict[str, dict[str, Any]] = {"user": {}, "asset": {}}
+    if root in RECORD_ROOTS and isinstance(subject, dict):
+        _merge(records, store.referenced(root, subject))
+    for user_id in sorted({u for plan in plans for u in named_users(plan)}):
+        if user_id not in records["user"] and (user := store.get_user(user_id)) is not None:
+            records["user"][user_id] = user
+    return records

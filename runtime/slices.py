@@ -46,7 +46,7 @@ def _slice(engine: Engine, execution_id: int) -> None:
         _fail(engine, ex, now, f"gave up after {MAX_ATTEMPTS} attempts at one run slice "
                                "(each ended without committing; see the worker's log)")
         return
-    plan = engine.plan(ex["version"])
+    plan = engine.plan(ex["version_id"])
     world = StoreWorld(store, execution_id, ex["definition"], ex["subject_kind"],
                        ex["subject_id"], ex["cascade"])
     try:

@@ -114,7 +114,8 @@ def test_example_has_cases(script: Path) -> None:
     names = [c["name"] for c in cases]
     assert len(names) == len(set(names)), "case names must be unique"
     for case in cases:
-        assert set(case) == CASE_KEYS, f"case {case.get('name')!r} has keys {sorted(case)}"
+        # `records`, optional: the desk's records the subject refers to by id (users, assets)
+        assert set(case) - {"records"} == CASE_KEYS, f"case {case.get('name')!r} has keys {sorted(case)}"
         subject = case["subject"]
         if isinstance(subject, str):
             assert (EXAMPLES / subject).is_file(), f"missing subject file {subject}"
@@ -141,7 +142,7 @@ def test_no_orphan_cases() -> None:
 def test_case(script: Path, case: dict[str, Any]) -> None:
     now = parse_now(load_cases(script)["now"])
     trace = dry_run(plans_of(script), case["event"], load_subject(case["subject"]), case["previous"],
-                    case["decisions"], now=now)
+                    case["decisions"], now=now, records=load_subject(case.get("records")))
     assert trace == case["expect"]
 
 
@@ -244,7 +245,7 @@ def test_examples_cover_the_language() -> None:
     assert set(ACTIONS) - actions == set(), "statements no example uses"
     assert {"SET", "CREATE", "REQUEST", "WAIT_APPROVAL", "WAIT_UNTIL", "WAIT", "JUMP_IF_NOT",
             "FORK", "TERMINATE"} <= ops
-    assert {"WAIT_APPROVAL:or", "WAIT_APPROVAL:bare", "WAIT_UNTIL:or", "WAIT_UNTIL:bare",
+    assert {"WAIT_APPROVAL:or", "WAIT_APPROVAL:bare", "WAIT_UNTIL:or",
             "terminate:with", "terminate:bare", "escalate=value", "escalate=none",
             "webhook=payload", "webhook=none"} <= waits
     assert {"=", "!=", "<", "<=", ">", ">=", "in", "not in", "contains", "starts with", "ends with",

@@ -92,8 +92,13 @@ def cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         now = as_datetime(args.now)
         if now is None:
             raise InputError(f"--now takes an ISO time such as 2026-01-31T09:00:00Z, not {args.now!r}")
+    records = _read_json(args.records) if args.records else None
+    if records is not None and not (isinstance(records, dict) and all(
+            isinstance(v, dict) for v in records.values())):
+        raise InputError(f"{args.records}: --records is a JSON object such as "
+                         '{"user": {"u_kim": {"email": "kim@example.com"}}}')
     trace = dry_run(result.plans, args.event, subject, previous, _decisions(args.decide),
-                    now or datetime.now(UTC), args.actor)
+                    now or datetime.now(UTC), args.actor, records=records)
     if args.json:
         print(json.dumps(trace, indent=2, ensure_ascii=False), file=out)
     else:
@@ -168,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", required=True, help="e.g. ticket.created or webhook.received:hr")
     p.add_argument("--subject", metavar="JSON_FILE", help="the ticket/asset/payload as JSON")
     p.add_argument("--previous", metavar="JSON_FILE", help="the subject before the change")
+    p.add_argument("--records", metavar="JSON_FILE",
+                   help='records the subject refers to by id: {"user": {ID: {...}}, "asset": …}')
     p.add_argument("--decide", action="append", default=[], metavar="NAME=OUTCOME",
                    help="approval outcome: approved, rejected or timed_out (repeatable)")
     p.add_argument("--now", help="simulated start time (ISO 8601, default: the current time)")

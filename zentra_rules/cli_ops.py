@@ -36,14 +36,17 @@ def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from compiler import compile_source
+    from compiler import compile_text
     app = _app(args)
     for path in args.files:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read {path}: {exc}") from None
-        for d in app.engine.publish(compile_source(text, path), args.author):
+        result = compile_text(text, path)
+        for warning in result.warnings:   # published all the same, as `zentra check` would say
+            print(warning.render(), file=err)
+        for d in app.engine.publish(result.plans, args.author):
             print(f"{path}: {d['kind']} {d['name']} version {d['version']} (active)", file=out)
     return 0
 

@@ -18,7 +18,7 @@ class Type:
 
     def describe(self) -> str:
         if self.kind == "ref" or self.kind == "record":
-            return f"a {self.ref} record"
+            return f"{'an' if self.ref[:1] in tuple('aeiou') else 'a'} {self.ref} record"
         if self.enum and self.kind == "string":
             return "one of " + ", ".join(f'"{v}"' for v in self.enum)
         if self.note:

@@ -37,17 +37,18 @@ def triggers(call: Call) -> dict[str, Any]:
     return {"triggers": out}
 
 
-def _compile(source: Any, name: Any) -> list[Any]:
-    from compiler import compile_source
+def _compile(source: Any, name: Any) -> Any:
+    from compiler import compile_text
     if name is not None and not NAME.match(name):
         raise HTTPError(422, "`name` is letters, digits, `_`, `-` and `.`, up to 100 characters")
-    return compile_source(source, f"{name or 'workflow'}.zflow")
+    return compile_text(source, f"{name or 'workflow'}.zflow")
 
 
 def publish(call: Call) -> dict[str, Any]:
     source = need(call.body, "source", str)
-    plans = _compile(source, need(call.body, "name", str, required=False))
-    return {"definitions": _state(call).engine.publish(plans, call.actor)}
+    result = _compile(source, need(call.body, "name", str, required=False))
+    return {"definitions": _state(call).engine.publish(result.plans, call.actor),
+            "warnings": [d.to_dict() for d in result.warnings]}
 
 
 def definitions(call: Call) -> dict[str, Any]:
@@ -98,9 +99,12 @@ def dry_run(call: Call) -> dict[str, Any]:
     decisions = need(call.body, "decisions", dict, required=False) or {}
     if not all(isinstance(v, str) for v in decisions.values()):
         raise HTTPError(422, "`decisions` maps approval names to approved, rejected or timed_out")
-    plans = _compile(source, need(call.body, "name", str, required=False))
-    trace = run(plans, event, subject, previous, decisions, now=_state(call).engine.clock.now(),
-                actor=call.actor)
+    compiled = _compile(source, need(call.body, "name", str, required=False))
+    plans = compiled.plans
+    engine = _state(call).engine
+    trace = run(plans, event, subject, previous, decisions, now=engine.clock.now(),
+                actor=call.actor, records=engine.directory(plans, event, subject))
+    trace["warnings"] = [d.to_dict() for d in compiled.warnings]
     by_name = {p.name: p for p in plans}
     trace["disassembly"] = {r["workflow"]: by_name[r["workflow"]].disassemble(mark=set(r["path"]))
                             for r in trace["runs"] if r["workflow"] in by_name}
@@ -275,10 +279,11 @@ def revoke_token(call: Call) -> Response:
 # -- legacy automation rules ----------------------------------------------------------------
 def create_rule(call: Call) -> dict[str, Any]:
     """Store a legacy rule; its event's rules run again as one translated workflow version."""
-    from compiler import compile_source
+    from compiler import compile_text
     from compiler.legacy import load_rules, translate, translate_rule
     (rule,) = load_rules(call.body)
     state = _state(call)
+    warnings: list[dict[str, Any]] = []
     with state.store.tx():
         old = state.store.put_rule(rule)
         published = []
@@ -286,12 +291,13 @@ def create_rule(call: Call) -> dict[str, Any]:
             rules = state.store.rules_for(event)
             name = f"legacy {event}"
             if any(r.get("active", True) for r in rules):
-                plans = compile_source(translate(rules), "legacy.zflow")
-                published += state.engine.publish(plans, call.actor)
+                result = compile_text(translate(rules), "legacy.zflow")
+                published += state.engine.publish(result.plans, call.actor)
+                warnings += [d.to_dict() for d in result.warnings]
             elif name in {d["name"] for d in state.store.definitions()}:
                 state.store.activate(name, None)
     return {"id": rule["id"], "event": rule["event"], "active": rule.get("active", True),
-            "workflows": published, "zflow": translate_rule(rule)}
+            "workflows": published, "warnings": warnings, "zflow": translate_rule(rule)}
 
 
 def rule_zflow(call: Call) -> dict[str, Any]:

@@ -151,7 +151,9 @@ class Approvals:
                 ApprovalRequest.id == request_id).execute()
             if status != "pending":
                 self.nudge(row.execution_id, now)
-            return {**request, "status": status, "stage": stage}
+            return {**request, "status": status, "stage": stage,
+                    "decided_at": iso(now) if status != "pending" else None,
+                    "decisions": self.decisions(request_id)}
 
     def _outcome(self, request: Record, decided: list[Record], me: set[str]) -> tuple[str, int]:
         if decided[-1]["decision"] == "reject":

@@ -179,7 +179,7 @@ class Runs:
         if not taken:
             return None
         row = Execution.get_by_id(execution_id)
-        return {"id": row.id, "definition": row.definition, "version": row.version_id,
+        return {"id": row.id, "definition": row.definition, "version_id": row.version_id,
                 "kind": row.kind, "trigger": row.trigger, "subject_kind": row.subject_kind,
                 "subject_id": row.subject_id, "cascade": row.cascade, "state": row.state,
                 "revision": row.revision, "slices": row.slices, "attempt": row.attempt,
