@@ -79,11 +79,15 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
           budget: int = DEFAULT_LIMITS.step_budget) -> Outcome:
     """Deliver `events`, run the VM until it ends or waits, and keep its effects in `world`."""
     machine = vm.Machine(plan, state, now, budget)
+    if machine.st["status"] not in vm.TERMINAL:
+        for event in events:
+            machine.deliver(event)
+    # What the records are now (after the fresh read): a slice writes only what it changes.
     before = {(k, str(i)): copy.deepcopy(r) for k, i, r in views(plan, machine.st)}
     steps: list[Step] = []
     clock = time.perf_counter
     began = clock()
-    run = machine.resume(events)
+    run = machine.proceed()
     answer: Any = None
     error: Exception | None = None
     while True:
@@ -102,6 +106,7 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
                         answer = world.create_ticket(effect["params"], now)
                     except (RunError, InputError) as exc:   # the VM fails the run at this line
                         error = exc
+                        step.effect, step.error = None, f"line {plan.code[pc].line}: {exc}"
                     else:
                         before[("ticket", str(answer["id"]))] = copy.deepcopy(answer)
                 else:
@@ -111,6 +116,8 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
                 step.error = str(exc)
                 raise EffectFailed(step, exc) from exc
         step.duration_ms = round((clock() - mark) * 1000, 3)
+    if machine.st["status"] == "failed" and steps and steps[-1].error is None:
+        steps[-1].error = machine.st["reason"]    # the statement the run failed at
     _save(plan, machine.st, before, now, world)
     return Outcome(machine.st, steps)
 

@@ -180,6 +180,10 @@ def run_one(plan: Plan, trigger: str, data: dict[str, Any], tree: dict[str, Any]
         outcome = drive(plan, state, events, now, world, budget)
         state = outcome.state
         actions += [s.effect for s in outcome.steps if s.effect is not None]
+    # The rest of the history still happens to the records, up to the end of a closed world.
+    for item in pending:
+        if "changes" in item and (until is None or _at(item) <= until):
+            _happen(plan, state, world, item, max(now, _at(item)))
     shown, sends = actions_and_sends(actions)
     entry.update(status=state["status"], actions=shown, sends=sends, path=state["path"],
                  waiting_for=_waiting_for(plan, state))

@@ -101,6 +101,12 @@ class Machine:
             return
         for event in events if isinstance(events, Sequence) else [events]:
             self.deliver(event)
+        yield from self.proceed()
+
+    def proceed(self) -> Run:
+        """Run on from what has been delivered: resolve the waits that ended, then run."""
+        if self.st["status"] in TERMINAL:
+            return
         self.resolve_waits()
         yield from self.run()
 
@@ -236,15 +242,21 @@ class Machine:
             st["path"].append(pc)
             op, args = ins.op, ins.args
             if op in (Op.ACT, Op.SET, Op.CREATE, Op.REQUEST):
+                yielded = False
                 try:
                     if op is Op.CREATE:
                         effect = self._create(str(args[0]), int(args[1]))  # type: ignore[arg-type]
-                        record = yield pc, effect
+                        yielded = True
+                        record = yield pc, effect     # the host answers with the new record
                         self.st["vars"][str(args[0])] = {"kind": "ticket", **record}
                     else:
-                        yield pc, self._effect(ins)
+                        effect = self._effect(ins)
+                        yielded = True
+                        yield pc, effect
                 except (RunError, InputError) as exc:
                     self._fail(f"line {ins.line}: {exc}")
+                    if not yielded:
+                        yield pc, None    # the host records the statement that failed
                     return
                 if st["status"] != "running":
                     return

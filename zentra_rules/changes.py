@@ -121,8 +121,16 @@ def set_path(record: Record, field: str, value: Any) -> None:
     target[parts[-1]] = value
 
 
+def effective(record: Record, changes: dict[str, Any]) -> dict[str, Any]:
+    """The part of `changes` that changes something: a write of nothing else is no write."""
+    return {k: v for k, v in changes.items() if record.get(k) != v}
+
+
 def with_changes(record: Record, changes: dict[str, Any], now: datetime) -> Record:
-    """The record after a write of `changes` at `now` (what the store saves and returns)."""
+    """The record after a write of `changes` at `now` (what the store saves and returns);
+    the record itself, untouched, when nothing in `changes` differs."""
+    if not effective(record, changes):
+        return record
     out = {**record, **copy.deepcopy(changes)}
     if "updatedAt" in record:
         out["updatedAt"] = iso(now)

@@ -33,3 +33,9 @@ class ManualClock:
         with self._lock:
             self._now += timedelta(**delta)
             return self._now
+
+    def set(self, when: datetime) -> datetime:
+        """Move to `when` (never backwards: time in one world only goes on)."""
+        with self._lock:
+            self._now = max(self._now, when)
+            return self._now

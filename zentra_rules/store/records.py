@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee as pw
 
-from ..changes import check_fields, new_ticket_fields, ticket_record, with_changes
+from ..changes import check_fields, effective, new_ticket_fields, ticket_record, with_changes
 from ..errors import ConflictError, InputError, NotFoundError
 from ..values import as_datetime, iso
 from .models import Asset, Change, Event, Ticket, TicketHistory, TicketLink, TicketNote, User
@@ -110,7 +110,7 @@ class Records:
             raise NotFoundError(f"no ticket {ticket_id}")
         previous = self._ticket(row)
         data = copy.deepcopy(row.data)
-        diff = {k: [data.get(k), v] for k, v in changes.items() if data.get(k) != v}
+        diff = {k: [data.get(k), v] for k, v in effective(data, changes).items()}
         if not diff:
             return previous, []
         data.update(changes)
