@@ -569,6 +569,9 @@ def translate_rule(rule: dict[str, Any]) -> str:
     return _join(_rule_lines(checked))
 
 
+LEGACY_ACTOR = "workflow:legacy "   # how the desk names a change a translated rule made
+
+
 def translate(doc: Any) -> str:
     """The runnable translation: one workflow per event, each active rule a block, in position order.
 
@@ -592,7 +595,12 @@ def translate(doc: Any) -> str:
                  if rules[i]["event"] == event and rules[i]["active"] and rules[i]["actions"]]
         if not group:
             continue
-        lines += ["", f'workflow "legacy {event}"', f"WHEN {event}", "THEN"]
+        lines += ["", f'workflow "legacy {event}"', f"WHEN {event}"]
+        if event in ("ticket.updated", "ticket.status_changed"):
+            # Legacy rules run once for a change: the changes they make themselves are part of
+            # it, not a new change that runs the rules again.
+            lines.append(f'WHERE NOT event.actor starts with "{LEGACY_ACTOR}"')
+        lines.append("THEN")
         for r in group:
             lines.append(f"  # {_label(r)} (position {r['position']})")
             cond = _condition(r)

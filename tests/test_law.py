@@ -14,6 +14,7 @@ horizon. Both must agree exactly.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -247,12 +248,10 @@ class Law:
             request = rig.store.approval_of(run["id"], item["decide"])
             if request is None:
                 return
-            try:
+            with contextlib.suppress(ZentraError):   # decided already, or timed out: no change
                 rig.engine.decide(request["id"], "u_boss",
                                   "approve" if item["outcome"] == "approved" else "reject",
                                   item.get("comment"))
-            except ZentraError:     # decided already, or timed out: it changes nothing
-                pass
             return
         if item["record"] == "subject":
             rig.engine.update_ticket(run["subject"]["id"], item["changes"])

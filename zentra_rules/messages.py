@@ -50,7 +50,9 @@ def outbound(verb: str, obj: str, value: Any, params: dict[str, Any], to: str, *
              owner: Record | None = None) -> Record:
     """The message a send statement queues: {"channel", "to", "subject", "body", ...}."""
     if verb == "notify":
-        body = params.get("message") or params.get("body") or summary(workflow, kind, subject)
+        # Only a text that was not given at all is replaced by the summary ("" is a text).
+        given = params.get("body" if obj == "email" else "message")
+        body = given if given is not None else summary(workflow, kind, subject)
         return {"channel": obj, "to": to, "subject": params.get("subject"), "body": body}
     if (verb, obj) == ("call", "webhook"):
         body = params.get("payload")
