@@ -76,6 +76,9 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], int, Build]] = {
     ("POST", "/api/assets"): (AGENTS, 201, lambda w, who: ("/api/assets", {"id": f"asset-{_slug(who)}"})),
     ("GET", "/api/assets/{id}"): (AGENTS, 200, lambda w, who: ("/api/assets/A-1", None)),
     ("PATCH", "/api/assets/{id}"): (AGENTS, 200, lambda w, who: ("/api/assets/A-1", {"name": who})),
+    ("POST", "/api/changes"): (AGENTS, 201, lambda w, who: ("/api/changes", {"id": f"chg-{_slug(who)}"})),
+    ("GET", "/api/changes/{id}"): (AGENTS, 200, lambda w, who: ("/api/changes/CHG-1", None)),
+    ("PATCH", "/api/changes/{id}"): (AGENTS, 200, lambda w, who: ("/api/changes/CHG-1", {"title": who})),
     ("POST", "/api/users"): (ADMIN_ONLY, 201, lambda w, who: ("/api/users", {"id": f"made-by-{_slug(who)}"})),
     ("POST", "/api/scenarios/{name}/run"): (AGENTS, 201, lambda w, who: (
         "/api/scenarios/close-as-duplicate/run", {"ticket": w.duplicate[who]})),
@@ -131,6 +134,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             ok(c.post("/api/workflows", headers=ADMIN, json={"source": source}), 201)
         ticket = ok(c.post("/api/tickets", headers=ADMIN, json={"title": "printer on fire"}), 201)["id"]
         ok(c.post("/api/assets", headers=ADMIN, json={"id": "A-1", "name": "laptop"}), 201)
+        ok(c.post("/api/changes", headers=ADMIN, json={"id": "CHG-1", "title": "Firewall"}), 201)
         ok(c.post("/api/automation-rules", headers=ADMIN, json={
             "id": "ar-seed", "title": "seed", "event": "ticket.created", "actions": []}), 201)
         tokens, approval, victim, duplicate = {}, {}, {}, {}

@@ -40,6 +40,7 @@ KNOWN: dict[str, dict[str, str]] = {
     "/api/workflows/{name}/deactivate": {"name": "gate"},
     "/api/tickets/{id}": {"id": "1"},
     "/api/assets/{id}": {"id": "A-1"},
+    "/api/changes/{id}": {"id": "CHG-1"},
     "/api/scenarios/{name}/run": {"name": "close-as-duplicate"},
     "/api/executions/{id}": {"id": "1"},
     "/api/approvals/{id}/decide": {"id": "1"},
@@ -114,6 +115,7 @@ def _seed(client: TestClient) -> None:
     made(client.post("/api/tickets", headers=ADMIN, json={"title": "again", "custom": {"duplicateOf": "1"}}))
     made(client.post("/api/assets", headers=ADMIN,
                      json={"id": "A-1", "name": "laptop", "lifecycle": "deployed"}))
+    made(client.post("/api/changes", headers=ADMIN, json={"id": "CHG-1", "title": "Firewall"}))
     made(client.post("/api/webhooks/inbound", headers=ADMIN, json={"name": "in"}))
     app = client.app
     drain(app.state.huey, app.state.engine.clock.now())  # type: ignore[attr-defined]

@@ -124,6 +124,8 @@ def render_trace(trace: dict[str, Any]) -> str:
             for key, value in action["params"].items():
                 text += f", {key} = {json.dumps(value, ensure_ascii=False)}"
             lines.append(f"  -> {text}")
+        for send in run.get("sends", []):
+            lines.append(f"  sends {send['channel']} to {send['to']}")
         status = run["status"]
         if run.get("waiting_for"):
             status += f" for {json.dumps(run['waiting_for'], ensure_ascii=False)}"

@@ -163,6 +163,26 @@ def patch_asset(call: Call) -> dict[str, Any]:
         {**call.body, "id": call.params["id"]}, False, call.actor)
 
 
+def create_change(call: Call) -> dict[str, Any]:
+    return _state(call).engine.put_change(call.body, True, call.actor)  # type: ignore[no-any-return]
+
+
+def get_change(call: Call) -> dict[str, Any]:
+    change = _state(call).store.get_change(call.params["id"])
+    if change is None:
+        raise NotFoundError(f"no change {call.params['id']}")
+    return change  # type: ignore[no-any-return]
+
+
+def patch_change(call: Call) -> dict[str, Any]:
+    """A change record's fields; `status` becoming `approved` emits `change.approved`."""
+    if "id" in call.body and call.body["id"] != call.params["id"]:
+        raise InputError("a change's `id` cannot be changed")
+    get_change(call)
+    return _state(call).engine.put_change(  # type: ignore[no-any-return]
+        {**call.body, "id": call.params["id"]}, False, call.actor)
+
+
 def create_user(call: Call) -> dict[str, Any]:
     with _state(call).store.tx():
         return _state(call).store.create_user(call.body)  # type: ignore[no-any-return]

@@ -21,6 +21,10 @@ ASSET = {"type": "object", "properties": {
     "lifecycle": {"enum": ["ordered", "deployed", "in_repair", "retired", "disposed"]},
     "criticality": {"type": "integer", "minimum": 1, "maximum": 4}, "owner": STR}}
 
+CHANGE = {"type": "object", "properties": {
+    "id": STR, "title": STR, "status": STR, "risk": STR, "requestedBy": STR,
+    "linkedAssets": {"type": "array", "items": STR}}}
+
 # Request bodies by handler name.
 BODIES: dict[str, dict[str, Any]] = {
     "publish": {"type": "object", "required": ["source"],
@@ -36,8 +40,10 @@ BODIES: dict[str, dict[str, Any]] = {
             "enum": ["approved", "rejected", "timed_out"]}}}},
     "create_ticket": TICKET, "patch_ticket": TICKET,
     "create_asset": {**ASSET, "required": ["id"]}, "patch_asset": ASSET,
+    "create_change": {**CHANGE, "required": ["id"]}, "patch_change": CHANGE,
     "create_user": {"type": "object", "required": ["id"], "properties": {
         "id": STR, "name": STR, "email": STR, "manager": STR, "vip": {"type": "boolean"},
+        "slack": STR, "teams": STR,
         "roles": {"type": "array", "items": STR}, "groups": {"type": "array", "items": STR}}},
     "run_scenario": {"type": "object", "required": ["ticket"], "properties": {"ticket": STR}},
     "decide": {"type": "object", "required": ["decision"], "properties": {

@@ -82,6 +82,15 @@ function renderRun(run, disasm) {
     card.appendChild(el("p", { class: "hint", text: run.fired ? "No action." : "Nothing ran: the condition did not hold." }));
   }
 
+  var sends = Array.isArray(run.sends) ? run.sends : [];
+  if (sends.length) {
+    card.appendChild(el("h4", { text: "Messages" }));
+    card.appendChild(el("ul", { class: "sends" }, sends.map(function (send) {
+      return el("li", null, el("code", { text: send.channel + " → " + send.to }),
+        send.subject ? " " + send.subject : null);
+    })));
+  }
+
   if (run.waiting_for) card.appendChild(renderWaiting(run.waiting_for));
 
   var path = Array.isArray(run.path) ? run.path : [];
