@@ -282,3 +282,57 @@ def test_a_bad_legacy_rule_is_refused_naming_the_rule_and_operator(client: TestC
     assert r.status_code == 422
     assert "ar_1042" in r.json()["error"] and "between" in r.json()["error"]
     assert client.get("/api/automation-rules/ar_1042/zflow", headers=ADMIN).status_code == 404
+
+
+# -- one semantics through the API: warnings kept, one execution shape, change records --------
+def test_publishing_returns_the_warnings(client: TestClient) -> None:
+    r = client.post("/api/workflows", headers=ADMIN, json={
+        "source": 'WHEN ticket.updated THEN wait until status = "resolved"', "name": "w"})
+    assert r.status_code == 201
+    (warning,) = r.json()["warnings"]
+    assert warning["line"] == 1 and warning["severity"] == "warning"
+    assert "no timeout" in warning["message"]
+    r = client.post("/api/workflows", headers=ADMIN, json={
+        "source": 'WHEN ticket.updated WHERE priority = "urgent" THEN assign team = "Network"',
+        "name": "loop"})
+    assert "re-fires its own trigger" in r.json()["warnings"][0]["message"]
+
+
+def test_an_execution_has_one_shape_everywhere(client: TestClient) -> None:
+    client.post("/api/workflows", headers=ADMIN, json={
+        "source": 'scenario "triage" THEN add tag = "seen"'})
+    ticket = client.post("/api/tickets", headers=ADMIN, json={"title": "x"}).json()
+    started = client.post("/api/scenarios/triage/run", headers=ADMIN,
+                          json={"ticket": ticket["id"]}).json()
+    settle(client)
+    one = client.get(f"/api/executions/{started['id']}", headers=ADMIN).json()
+    (listed,) = client.get("/api/executions?workflow=triage", headers=ADMIN).json()["executions"]
+    assert set(started) == set(one) == set(listed)
+    assert started["version"] == one["version"] == listed["version"] == 1
+    assert one["trace"]["version"] == 1 and "version_id" not in one
+
+
+def test_a_change_record_through_the_api_completes_the_change_example(client: TestClient) -> None:
+    source = (ROOT / "examples" / "change-implementation.zflow").read_text()
+    assert client.post("/api/workflows", headers=ADMIN, json={"source": source}).status_code == 201
+    client.post("/api/users", headers=ADMIN, json={"id": "u_ops", "name": "Olga",
+                                                   "email": "olga@example.com"})
+    made = client.post("/api/changes", headers=ADMIN, json={
+        "id": "CHG-1", "title": "Firewall", "status": "review", "risk": "high",
+        "requestedBy": "u_ops"})
+    assert made.status_code == 201
+    assert client.patch("/api/changes/CHG-1", headers=ADMIN,
+                        json={"status": "approved"}).json()["status"] == "approved"
+    settle(client)
+    (run,) = client.get("/api/executions?workflow=change-implementation",
+                        headers=ADMIN).json()["executions"]
+    assert run["status"] == "waiting"
+    client.patch("/api/changes/CHG-1", headers=ADMIN, json={"status": "implemented"})
+    settle(client)
+    run = client.get(f"/api/executions/{run['id']}", headers=ADMIN).json()
+    assert run["status"] == "completed"
+    assert [s["to"] for s in run["trace"]["sends"]] == ["olga@example.com"]
+    assert client.get("/api/changes/CHG-1", headers=ADMIN).json()["status"] == "implemented"
+    assert client.get("/api/changes/CHG-9", headers=ADMIN).status_code == 404
+    assert client.patch("/api/changes/CHG-1", headers=ADMIN,
+                        json={"id": "CHG-2"}).status_code == 422

@@ -179,3 +179,15 @@ def test_deep_or_odd_input_is_a_one_line_error(tmp_path: Path) -> None:
         proc = zentra(*args)
         assert proc.returncode == 1, (args, proc.stderr)
         assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_publish_prints_the_warnings_and_publishes(tmp_path: Path) -> None:
+    script = tmp_path / "bare.zflow"
+    script.write_text('WHEN ticket.created THEN wait until status = "resolved"\n')
+    env = {**__import__("os").environ, "ZENTRA_DATABASE_URL": f"sqlite:///{tmp_path}/z.db",
+           "ZENTRA_QUEUE_URL": f"sqlite:///{tmp_path}/q.db"}
+    proc = subprocess.run([sys.executable, "-m", "zentra_rules.cli", "publish", str(script)],
+                          capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"{script}:1:26: warning: this wait has no timeout" in proc.stderr
+    assert "workflow bare version 1 (active)" in proc.stdout

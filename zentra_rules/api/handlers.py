@@ -144,43 +144,48 @@ def patch_ticket(call: Call) -> dict[str, Any]:
     return _ticket_view(call, ticket_id)
 
 
+def _put(call: Call, kind: str, create: bool) -> dict[str, Any]:
+    """Create or change an asset or a change record (kept by id; each change is an event)."""
+    engine = _state(call).engine
+    put = engine.put_asset if kind == "asset" else engine.put_change
+    if create:
+        return put(call.body, True, call.actor)  # type: ignore[no-any-return]
+    if "id" in call.body and call.body["id"] != call.params["id"]:
+        raise InputError(f"a{'n' if kind == 'asset' else ''} {kind}'s `id` cannot be changed")
+    _get(call, kind)
+    return put({**call.body, "id": call.params["id"]}, False, call.actor)  # type: ignore[no-any-return]
+
+
+def _get(call: Call, kind: str) -> dict[str, Any]:
+    record = _state(call).store.get_record(kind, call.params["id"])
+    if record is None:
+        raise NotFoundError(f"no {kind} {call.params['id']}")
+    return record  # type: ignore[no-any-return]
+
+
 def create_asset(call: Call) -> dict[str, Any]:
-    return _state(call).engine.put_asset(call.body, True, call.actor)  # type: ignore[no-any-return]
+    return _put(call, "asset", create=True)
 
 
 def get_asset(call: Call) -> dict[str, Any]:
-    asset = _state(call).store.get_asset(call.params["id"])
-    if asset is None:
-        raise NotFoundError(f"no asset {call.params['id']}")
-    return asset  # type: ignore[no-any-return]
+    return _get(call, "asset")
 
 
 def patch_asset(call: Call) -> dict[str, Any]:
-    if "id" in call.body and call.body["id"] != call.params["id"]:
-        raise InputError("an asset's `id` cannot be changed")
-    get_asset(call)
-    return _state(call).engine.put_asset(  # type: ignore[no-any-return]
-        {**call.body, "id": call.params["id"]}, False, call.actor)
+    return _put(call, "asset", create=False)
 
 
 def create_change(call: Call) -> dict[str, Any]:
-    return _state(call).engine.put_change(call.body, True, call.actor)  # type: ignore[no-any-return]
+    return _put(call, "change", create=True)
 
 
 def get_change(call: Call) -> dict[str, Any]:
-    change = _state(call).store.get_change(call.params["id"])
-    if change is None:
-        raise NotFoundError(f"no change {call.params['id']}")
-    return change  # type: ignore[no-any-return]
+    return _get(call, "change")
 
 
 def patch_change(call: Call) -> dict[str, Any]:
     """A change record's fields; `status` becoming `approved` emits `change.approved`."""
-    if "id" in call.body and call.body["id"] != call.params["id"]:
-        raise InputError("a change's `id` cannot be changed")
-    get_change(call)
-    return _state(call).engine.put_change(  # type: ignore[no-any-return]
-        {**call.body, "id": call.params["id"]}, False, call.actor)
+    return _put(call, "change", create=False)
 
 
 def create_user(call: Call) -> dict[str, Any]:
