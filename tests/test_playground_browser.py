@@ -320,6 +320,19 @@ def exercise_playground(page: Any, base_url: str, tmp_path: Path) -> None:
     expect(run.locator("article.run li.action").first).to_contain_text('set team = "Network"')
 
     page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
+
+    # A script that publishes with a warning says so where the admin looks.
+    page.click("#tab-playground")
+    source = page.locator("#source")
+    source.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.type('workflow "watch-pending"\nWHEN ticket.status_changed\nTHEN\n'
+                       '  wait until status = "resolved"\n')
+    page.click("#publish")
+    result = page.locator("#publish-result.warning")
+    expect(result).to_contain_text("Published watch-pending version 1", timeout=10_000)
+    expect(result).to_contain_text("line 4: this wait has no timeout")
     assert page_errors == [], page_errors
 
 

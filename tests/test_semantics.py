@@ -87,6 +87,24 @@ def test_change_implementation_example_completes_when_its_change_is_implemented(
     assert mail["payload"]["subject"] == "Change CHG-1 implemented"
 
 
+def test_a_wait_on_a_looked_up_asset_wakes_when_the_asset_changes(rig: Rig) -> None:
+    rig.engine.put_asset({"id": "A-1", "name": "core-sw", "lifecycle": "deployed"}, create=True)
+    rig.publish('workflow "repair" WHEN ticket.created WHERE category = "R" THEN '
+                'wait until linkedAsset.lifecycle = "in_repair" or 3 days '
+                'add internal note = "asset {{linkedAsset.name}} is {{linkedAsset.lifecycle}}"')
+    ticket = rig.engine.create_ticket({"title": "x", "category": "R", "linkedAsset": "A-1"})
+    rig.settle()
+    assert only(rig.store.executions(ticket=ticket["id"]))["status"] == "waiting"
+    rig.jump(hours=2)
+    rig.engine.put_asset({"id": "A-1", "name": "core-switch"}, create=False)   # not yet
+    rig.settle()
+    assert only(rig.store.executions(ticket=ticket["id"]))["status"] == "waiting"
+    rig.engine.put_asset({"id": "A-1", "lifecycle": "in_repair"}, create=False)
+    rig.settle()
+    assert only(rig.store.executions(ticket=ticket["id"]))["status"] == "completed"
+    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["asset core-switch is in_repair"]
+
+
 def test_a_wait_until_without_a_timeout_is_a_warning() -> None:
     result = compile_text('WHEN ticket.created THEN wait until status = "resolved"', "w.zflow")
     (warning,) = result.warnings

@@ -121,6 +121,13 @@ function publish() {
     out.textContent = defs.length ? defs.map(function (d) {
       return "Published " + d.name + " version " + d.version;
     }).join("; ") : "Nothing published: the script holds no definition.";
+    var warnings = Array.isArray(data.warnings) ? data.warnings : [];
+    if (warnings.length) {   // published all the same, but nobody should miss them
+      out.className = "message warning";
+      out.textContent += " — " + plural(warnings.length, "warning") + ": " + warnings.map(function (w) {
+        return "line " + w.line + ": " + w.message;
+      }).join("; ");
+    }
   }, function (err) {
     if (err.status === 401) return;
     out.className = "message error";
