@@ -900,3 +900,9 @@ def _durable(backend: str, tmp_path: Any, examples: int) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_translated_rules_run_durably_as_legacy_rules_did(backend: str, tmp_path: Any) -> None:
     _durable(backend, tmp_path, 300)
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_translated_rules_run_durably_as_legacy_rules_did_long(backend: str, tmp_path: Any) -> None:
+    _durable(backend, tmp_path, 3000)
