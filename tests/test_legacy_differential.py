@@ -828,6 +828,14 @@ def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, tic
                 rig.store.activate(d["name"], None)
             return None          # no such event happens to this ticket
         record = rig.engine.update_ticket(record["id"], changes)
+        desk_fields = ("updatedAt",)
+        same = {k: v for k, v in record.items() if k not in desk_fields} == {
+            k: v for k, v in before.items() if k not in desk_fields}
+        if same or (event_name == "ticket.status_changed"
+                    and record.get("status") == before.get("status")):
+            for d in published:   # as stored (a missing status is `new`), nothing changed
+                rig.store.activate(d["name"], None)
+            return None
     rig.settle()
     for d in published:
         rig.store.activate(d["name"], None)
