@@ -33,6 +33,7 @@ from zentra_rules.api.http import (
     ANY,
     EDIT,
     HTTPError,
+    check_params,
     endpoint,
     error_response,
     parse_json,
@@ -88,6 +89,7 @@ async def inbound_hook(request: Request) -> Response:
     """`POST /hooks/{name}`: a signed delivery becomes a `webhook.received` event (202)."""
     state, name = request.app.state, request.path_params["name"]
     try:
+        check_params(request)
         endpoint_ = await run_in_threadpool(state.store.endpoint, name, "inbound")
         raw = await read_body(request)
         webhook_id = verify(endpoint_["secret"], request.headers, raw, time.time())

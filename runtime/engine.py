@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -60,6 +62,8 @@ class Engine:
         self.queue: Queue = queue or NoQueue()
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._plans: dict[int, Plan] = {}
+        self._running: set[int] = set()
+        self._running_lock = threading.Lock()
         self._matcher: tuple[tuple[int, ...], Matcher, dict[int, int]] | None = None
 
     # -- definitions ------------------------------------------------------------------------
@@ -258,8 +262,22 @@ class Engine:
 
     def renew_leases(self) -> int:
         """This process's heartbeat: the leases of the slices it is running stay its own."""
+        with self._running_lock:
+            running = sorted(self._running)
         with self.store.tx():
-            return self.store.renew(self.owner, self.clock.now(), self.config.lease_seconds)
+            return self.store.renew(self.owner, self.clock.now(), self.config.lease_seconds,
+                                    running)
+
+    @contextmanager
+    def running(self, execution_id: int) -> Iterator[None]:
+        """Mark a slice as in progress in this process (only those leases are renewed)."""
+        with self._running_lock:
+            self._running.add(execution_id)
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running.discard(execution_id)
 
     def sweep(self) -> dict[str, int]:
         return sweeper.sweep(self)

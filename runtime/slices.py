@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from zentra_rules.effects import StoreWorld
@@ -18,7 +19,9 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 MAX_REDO = 20
-MAX_ATTEMPTS = 10   # a slice that keeps killing or failing its worker is given up, with the reason
+MAX_ATTEMPTS = 10   # a slice that keeps killing its worker is given up, with the reason
+SLICE_RETRIES = 5   # a slice that keeps failing with an unexpected error is given up, with it
+log = logging.getLogger("zentra.worker")
 
 
 class _Stale(Exception):
@@ -27,12 +30,43 @@ class _Stale(Exception):
 
 def advance(engine: Engine, execution_id: int) -> None:
     """Run an execution until it ends or waits; safe to call twice, or after a crash."""
-    for _ in range(MAX_REDO):
-        try:
-            _slice(engine, execution_id)
+    with engine.running(execution_id):
+        for _ in range(MAX_REDO):
+            try:
+                _slice(engine, execution_id)
+                return
+            except _Stale:
+                engine.store.release(execution_id, engine.owner)
+            except Exception as exc:   # a bug or a fault, not the run's: retry it, then give up
+                log.exception("execution %s: a slice failed", execution_id)
+                _retry_or_give_up(engine, execution_id, exc)
+                return
+
+
+def slice_backoff(attempt: int) -> float:
+    """Seconds before a slice that failed unexpectedly is tried again: 5, 10, 20, 40 s."""
+    return 5.0 * 2 ** max(attempt - 1, 0)
+
+
+def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None:
+    """Record what went wrong on the run; try again later, or end it `failed` after
+    SLICE_RETRIES attempts, so that no run stays runnable for ever."""
+    store, now = engine.store, engine.clock.now()
+    error = f"{type(exc).__name__}: {exc}"[:500]
+    attempt = store.attempts(execution_id)
+    with store.tx():
+        if attempt >= SLICE_RETRIES:
+            reason = f"gave up after {attempt} attempts at one run slice; the last failed with {error}"
+            if store.give_up(execution_id, now, reason):
+                store.replace_waits(execution_id, [], now, "failed")
+                store.replace_watches(execution_id, set())
+                store.audit("execution.failed", now, {"reason": reason}, execution_id)
             return
-        except _Stale:
-            engine.store.release(execution_id, engine.owner)
+        until = now + timedelta(seconds=slice_backoff(attempt))
+        retried = store.retry_later(execution_id, engine.owner, until,
+                                    f"attempt {attempt} failed with {error}; retrying")
+    if retried:
+        engine.queue.advance(execution_id, eta=until)
 
 
 def _slice(engine: Engine, execution_id: int) -> None:

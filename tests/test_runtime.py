@@ -457,7 +457,7 @@ def test_a_worker_keeps_its_lease_while_it_beats_and_loses_it_when_it_stops(rig:
     for _ in range(3):
         rig.clock.advance(seconds=lease * 0.8)
         with rig.store.tx():
-            assert rig.store.renew("worker-a", rig.clock.now(), lease) == 1
+            assert rig.store.renew("worker-a", rig.clock.now(), lease, [execution]) == 1
             assert rig.store.claim(execution, "worker-b", rig.clock.now(), lease) is None
         assert execution not in rig.store.runnable_unleased(rig.clock.now(), lease)
     rig.clock.advance(seconds=lease + 1)   # worker-a died: nobody renews

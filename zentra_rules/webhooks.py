@@ -77,7 +77,7 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: float, tol
     msg_id = _header(headers, "webhook-id", MAX_ID)
     stamp = _header(headers, "webhook-timestamp", 12)
     signatures = _header(headers, "webhook-signature", MAX_SIGNATURES)
-    if not stamp.isdigit():  # int() would also take "+1", " 1" and "1_0"
+    if not (stamp.isascii() and stamp.isdigit()):  # int() would also take "+1", "1_0" and "²"
         raise WebhookVerificationError("header webhook-timestamp must be unix seconds (digits only)")
     timestamp = int(stamp)
     if not abs(now - timestamp) <= tolerance:  # written so that a NaN clock refuses too

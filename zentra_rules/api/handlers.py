@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
 
-from ..errors import InputError, NotFoundError
+from .. import jsonlimits
+from ..errors import InputError, NotFoundError, ZentraError
 from ..schema import RECORDS, TRIGGERS
 from ..webhooks import new_secret, sign
 from .http import Call, HTTPError, need
 
+log = logging.getLogger("zentra.http")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 SAMPLES = Path(__file__).resolve().parent.parent / "web" / "static" / "samples.json"
 
@@ -22,7 +25,7 @@ def _state(call: Call) -> Any:
 
 
 def _int(value: str, what: str) -> int:
-    if not value.isdigit() or len(value) > 12:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:   # `²` is a digit to Python
         raise NotFoundError(f"no {what} {value}")
     return int(value)
 
@@ -197,11 +200,24 @@ def create_user(call: Call) -> dict[str, Any]:
 def _with_trace(call: Call, run: dict[str, Any]) -> dict[str, Any]:
     from runtime.trace import stored_trace
     engine = _state(call).engine
+    if "error" in run:   # a row the store could not read: reported as such
+        return run
     if "steps" not in run:
         run = engine.store.execution(run["id"])
     view = {k: v for k, v in run.items() if k not in ("state", "version_id")}
     view["trace"] = stored_trace(run, engine.plan_of(run))
     return view
+
+
+def _listed(call: Call, run: dict[str, Any]) -> dict[str, Any]:
+    """One entry of a listing: the execution, or `{"id", "error"}` when it cannot be shown."""
+    try:
+        view = _with_trace(call, run)
+        jsonlimits.check(view)   # what cannot be sent as JSON is an error of this entry only
+        return view
+    except (ValueError, TypeError, KeyError, ZentraError) as exc:
+        log.warning("execution %s cannot be shown: %s", run.get("id"), exc)
+        return {"id": run.get("id"), "error": f"unreadable: {type(exc).__name__}: {exc}"[:300]}
 
 
 def run_scenario(call: Call) -> dict[str, Any]:
@@ -215,7 +231,7 @@ def executions(call: Call) -> dict[str, Any]:
     status = q.get("status")
     rows = _state(call).store.executions(ticket=q.get("ticket"), workflow=q.get("workflow"),
                                          status=status)
-    return {"executions": [_with_trace(call, r) for r in rows]}
+    return {"executions": [_listed(call, r) for r in rows]}
 
 
 def execution(call: Call) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from .. import jsonlimits
 from ..errors import (
     CompileError,
     ConflictError,
@@ -62,7 +62,7 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     """The raw body, refused with 413 past `limit` without reading the rest into memory."""
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        if not (declared.isascii() and declared.isdigit()):
             raise HTTPError(400, "the Content-Length header is not a number")
         if int(declared) > limit:
             raise HTTPError(413, f"the body is larger than {limit} bytes")
@@ -76,14 +76,33 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 
 
 def parse_json(raw: bytes) -> Any:
+    """The body through the JSON gate: 400 when it is not JSON, 422 past a limit (with where)."""
     if not raw.strip():
         raise HTTPError(400, "the body is empty; send a JSON object")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HTTPError(400, f"the body is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise HTTPError(400, "the body is nested too deeply") from None
+        return jsonlimits.loads(raw)
+    except jsonlimits.NotJSON as exc:
+        raise HTTPError(400, str(exc)) from None
+    except jsonlimits.JSONLimitError as exc:
+        raise HTTPError(422, jsonlimits.describe(exc), path=exc.path) from None
+
+
+MAX_PARAM = 1000   # characters in one path segment or query value
+
+
+def check_params(request: Request) -> None:
+    """Path and query values are text a database can compare: no NUL, no lone surrogate, not
+    endless (422 naming the parameter); ids are checked by the handlers that read them."""
+    for where, values in (("path", request.path_params), ("query", request.query_params)):
+        for name, value in values.items():
+            if not isinstance(value, str):
+                continue
+            try:
+                jsonlimits.check(value)
+                if len(value) > MAX_PARAM:
+                    raise jsonlimits.JSONLimitError(f"{len(value)} characters; at most {MAX_PARAM}")
+            except jsonlimits.JSONLimitError as exc:
+                raise HTTPError(422, f"the {where} parameter `{name[:40]}`: {exc}") from None
 
 
 def error_response(exc: Exception) -> JSONResponse:
@@ -112,6 +131,7 @@ def endpoint(roles: tuple[str, ...], handler: Handler, body: bool = False,
     async def run(request: Request) -> Response:
         try:
             caller = await run_in_threadpool(authenticate, request, roles)
+            check_params(request)
             data = None
             if body:
                 data = parse_json(await read_body(request))

@@ -8,6 +8,8 @@ from typing import Any
 
 import peewee as pw
 
+from .. import jsonlimits
+
 # Bound to a real database by `zentra_rules.store.db.open_database`.
 proxy = pw.DatabaseProxy()
 
@@ -16,7 +18,8 @@ class JSONField(pw.TextField):
     """JSON as text: the same on SQLite and PostgreSQL, and readable in either."""
 
     def db_value(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+        # Through the JSON gate: what is written can always be read back and sent as JSON.
+        return None if value is None else jsonlimits.dumps(value)
 
     def python_value(self, value: Any) -> Any:
         return None if value is None else json.loads(value)

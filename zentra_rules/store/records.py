@@ -73,7 +73,7 @@ class Records:
     def _key(ticket_id: Any) -> int | None:
         """A ticket id as the database's integer, or None for anything that cannot be one."""
         text = str(ticket_id)
-        return int(text) if text.isdigit() and len(text) <= 18 else None
+        return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
 
     @staticmethod
     def _ticket(row: Ticket) -> Record:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from .models import (
 
 Record = dict[str, Any]
 OPEN = ("runnable", "waiting")
+log = logging.getLogger("zentra.store")
 GENESIS = "0" * 64
 
 
@@ -197,10 +199,32 @@ class Runs:
             Execution.id == execution_id, Execution.revision == revision,
             Execution.lease_owner == owner).execute())
 
-    def renew(self, owner: str, now: datetime, lease: float) -> int:
-        """Extend every lease `owner` holds (a worker's heartbeat while its slices run)."""
+    def renew(self, owner: str, now: datetime, lease: float, executions: list[int]) -> int:
+        """Extend the leases of the slices `owner` is running now (a worker's heartbeat); a lease
+        whose slice has ended, however it ended, is left to expire."""
+        if not executions:
+            return 0
         return int(Execution.update(lease_until=now + timedelta(seconds=lease)).where(
-            Execution.lease_owner == owner, Execution.status == "runnable").execute())
+            Execution.lease_owner == owner, Execution.status == "runnable",
+            Execution.id.in_(executions)).execute())
+
+    def retry_later(self, execution_id: int, owner: str, until: datetime, reason: str) -> bool:
+        """A slice failed unexpectedly: nobody may take the run before `until` (the sweeper
+        re-queues it then); `reason` says what went wrong, for whoever looks meanwhile."""
+        return bool(Execution.update(lease_owner=None, lease_until=until, reason=reason).where(
+            Execution.id == execution_id, Execution.status == "runnable",
+            Execution.lease_owner == owner).execute())
+
+    def give_up(self, execution_id: int, now: datetime, reason: str) -> bool:
+        """End a run whose slices keep failing: `failed`, with the reason (compare-and-set)."""
+        return bool(Execution.update(
+            status="failed", reason=reason, lease_owner=None, lease_until=None, wake_at=None,
+            revision=Execution.revision + 1, updated_at=now, finished_at=now).where(
+            Execution.id == execution_id, Execution.status.in_(OPEN)).execute())
+
+    def attempts(self, execution_id: int) -> int:
+        row = Execution.get_or_none(Execution.id == execution_id)
+        return 0 if row is None else int(row.attempt)
 
     def release(self, execution_id: int, owner: str) -> None:
         """Give a lease back early (the slice will be redone by whoever takes it next)."""
@@ -302,7 +326,16 @@ class Runs:
             query = query.where(Execution.definition == workflow)
         if status is not None:
             query = query.where(Execution.status == status)
-        return [self._execution(e) for e in query]
+        return [self._readable(e.id) for e in query.select(Execution.id)]
+
+    def _readable(self, execution_id: int) -> Record:
+        """One execution of a listing; a row that cannot be read is reported in its own entry
+        (and logged), so that one poisoned row cannot take the whole audit trail down."""
+        try:
+            return self._execution(Execution.get_by_id(execution_id))
+        except (ValueError, TypeError, KeyError, pw.DataError) as exc:
+            log.warning("execution %s cannot be read: %s", execution_id, exc)
+            return {"id": execution_id, "error": f"unreadable: {type(exc).__name__}: {exc}"[:300]}
 
     def execution(self, execution_id: int) -> Record:
         row = Execution.get_or_none(Execution.id == execution_id)
