@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +16,8 @@ from runtime.tasks import drain
 from server import create_app
 from zentra_rules.config import Config
 from zentra_rules.webhooks import headers as signed_headers
+
+from .serving import zentra_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = {"Authorization": "Bearer zt_admin"}
@@ -188,32 +186,8 @@ def test_tickets_patch_and_read_through(client: TestClient) -> None:
     assert [n["body"] for n in got["notes"]] == ["now open"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_zentra_serve_routes_a_ticket_and_stops_gracefully(tmp_path: Path) -> None:
-    port = free_port()
-    config = tmp_path / "zentra.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/z.db"\n'
-                      f'[queue]\nurl = "sqlite:///{tmp_path}/q.db"\n'
-                      '[server]\nadmin_token = "zt_admin"\n[runtime]\nsweep_seconds = 0.5\n')
-    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "zentra_rules.cli", "serve", "--port", str(port),
-                             "--config", str(config)], cwd=ROOT, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
+    with zentra_serve(tmp_path, f"sqlite:///{tmp_path}/z.db", f"sqlite:///{tmp_path}/q.db") as base:
         source = (ROOT / "examples" / "escalate-urgent.zflow").read_text()
         assert httpx.post(f"{base}/api/workflows", headers=ADMIN,
                           json={"source": source, "name": "escalate-urgent"}).status_code == 201
@@ -223,14 +197,6 @@ def test_zentra_serve_routes_a_ticket_and_stops_gracefully(tmp_path: Path) -> No
         while httpx.get(f"{base}/api/tickets/{ticket['id']}", headers=ADMIN).json().get("team") != "Network":
             assert time.monotonic() < deadline, "the ticket was not routed"
             time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal it caught: exit status -15.
-        assert proc.wait(timeout=10) in (0, -signal.SIGTERM)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
     text = (tmp_path / "serve.log").read_text()
     assert "Application shutdown complete" in text and "All workers have stopped" in text
     assert "Traceback" not in text and "zt_admin" not in text

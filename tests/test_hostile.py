@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -18,6 +19,7 @@ from zentra_rules.config import Config
 from zentra_rules.webhooks import headers as signed_headers
 
 from .services import database_url
+from .serving import zentra_serve
 
 ADMIN = {"Authorization": "Bearer zt_admin"}
 DEEP = "[" * 900 + "]" * 900
@@ -186,67 +188,32 @@ def test_a_poisoned_execution_is_reported_in_its_own_entry(desk: tuple[TestClien
 # -- the same inputs over real HTTP, against `zentra serve` ---------------------------------------
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_zentra_serve_answers_every_hostile_input_with_a_4xx(backend: str, tmp_path: Path) -> None:
-    import signal
-    import socket
-    import subprocess
-    import sys
-
-    import httpx
-
-    root = Path(__file__).resolve().parent.parent
-    with database_url(backend, tmp_path) as url, socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        config = tmp_path / "zentra.toml"
-        config.write_text(f'[database]\nurl = "{url}"\n[queue]\nurl = "sqlite:///{tmp_path}/q.db"\n'
-                          '[server]\nadmin_token = "zt_admin"\n[runtime]\nsweep_seconds = 0.5\n')
-        log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "zentra_rules.cli", "serve", "--port",
-                                 str(port), "--config", str(config)], cwd=root, stdout=log,
-                                stderr=log)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"{base}/openapi.json").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-                time.sleep(0.1)
-            with httpx.Client(base_url=base, headers=ADMIN, timeout=10) as http:
-                source = 'workflow "hooks" WHEN webhook.received "hr" THEN create ticket t, title = "x"'
-                assert http.post("/api/workflows", json={"source": source}).status_code == 201
-                assert http.post("/api/tickets", json={"title": "first"}).status_code == 201
-                secret = http.post("/api/webhooks/inbound", json={"name": "hr"}).json()["secret"]
-                answers = {}
-                for n, (case, text) in enumerate(sorted(BODIES.items())):
-                    raw = text.encode()
-                    answers[f"ticket {case}"] = http.post(
-                        "/api/tickets", content=raw,
-                        headers={"content-type": "application/json"}).status_code
-                    answers[f"hook {case}"] = http.post("/hooks/hr", content=raw, headers=signed_headers(
-                        secret, f"msg_{n}", int(time.time()), raw)).status_code
-                for path in ("/api/tickets/%C2%B2", "/api/executions/%E2%91%A0",
-                             "/api/tickets/%00", "/api/executions?ticket=%00"):
-                    answers[path] = http.get(path).status_code
-                answers["decide ²"] = http.post("/api/approvals/%C2%B2/decide",
-                                                json={"decision": "approve"}).status_code
-                answers["revoke ²"] = http.delete("/api/tokens/%C2%B2").status_code
-                answers["check surrogate"] = http.post(
-                    "/api/playground/check", content=b'{"source": "\\ud800"}',
-                    headers={"content-type": "application/json"}).status_code
-                assert all(400 <= status < 500 for status in answers.values()), answers
-                assert http.get("/api/executions").status_code == 200
-                assert http.get("/api/tickets/1").status_code == 200
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=10) in (0, -signal.SIGTERM)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            log.close()
-        text = (tmp_path / "serve.log").read_text()
-        assert "Traceback" not in text, text[-3000:]
+    with database_url(backend, tmp_path) as url, \
+            zentra_serve(tmp_path, url, f"sqlite:///{tmp_path}/q.db") as base, \
+            httpx.Client(base_url=base, headers=ADMIN, timeout=10) as http:
+        source = 'workflow "hooks" WHEN webhook.received "hr" THEN create ticket t, title = "x"'
+        assert http.post("/api/workflows", json={"source": source}).status_code == 201
+        assert http.post("/api/tickets", json={"title": "first"}).status_code == 201
+        secret = http.post("/api/webhooks/inbound", json={"name": "hr"}).json()["secret"]
+        answers = {}
+        for n, (case, text) in enumerate(sorted(BODIES.items())):
+            raw = text.encode()
+            answers[f"ticket {case}"] = http.post(
+                "/api/tickets", content=raw,
+                headers={"content-type": "application/json"}).status_code
+            answers[f"hook {case}"] = http.post("/hooks/hr", content=raw, headers=signed_headers(
+                secret, f"msg_{n}", int(time.time()), raw)).status_code
+        for path in ("/api/tickets/%C2%B2", "/api/executions/%E2%91%A0",
+                     "/api/tickets/%00", "/api/executions?ticket=%00"):
+            answers[path] = http.get(path).status_code
+        answers["decide ²"] = http.post("/api/approvals/%C2%B2/decide",
+                                        json={"decision": "approve"}).status_code
+        answers["revoke ²"] = http.delete("/api/tokens/%C2%B2").status_code
+        answers["check surrogate"] = http.post(
+            "/api/playground/check", content=b'{"source": "\\ud800"}',
+            headers={"content-type": "application/json"}).status_code
+        assert all(400 <= status < 500 for status in answers.values()), answers
+        assert http.get("/api/executions").status_code == 200
+        assert http.get("/api/tickets/1").status_code == 200
+    text = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in text, text[-3000:]

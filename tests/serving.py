@@ -1,0 +1,55 @@
+"""`zentra serve` as a real process for a test: started on a free port, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def zentra_serve(tmp_path: Path, database_url: str, queue_url: str) -> Iterator[str]:
+    """The base URL of a running `zentra serve` (admin token `zt_admin`); the log is in
+    `tmp_path/serve.log`. Stops it with SIGTERM and expects a graceful exit."""
+    port = free_port()
+    config = tmp_path / "zentra.toml"
+    config.write_text(f'[database]\nurl = "{database_url}"\n[queue]\nurl = "{queue_url}"\n'
+                      '[server]\nadmin_token = "zt_admin"\n[runtime]\nsweep_seconds = 0.5\n')
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "zentra_rules.cli", "serve", "--port", str(port),
+                             "--config", str(config)], cwd=ROOT, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/openapi.json").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        yield base
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught: exit status -15.
+        assert proc.wait(timeout=10) in (0, -signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
