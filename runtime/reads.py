@@ -33,6 +33,7 @@ def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -
         if user_id not in records["user"] and (user := store.get_user(user_id)) is not None:
             records["user"][user_id] = user
     data["$records"] = records
+    data["$execution"] = ex["id"]   # a webhook sent without a payload names its execution
     return {"type": "subject", "data": data, "vars": created}
 
 

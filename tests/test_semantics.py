@@ -300,3 +300,17 @@ def test_a_timeout_happens_at_its_deadline_however_late_the_slice(rig: Rig, time
     assert run["state"]["vars"]["m"]["outcome"] == "timed_out"
     assert run["state"]["vars"]["m"]["decidedAt"] == "2026-11-25T10:00:00Z"
     assert only(rig.store.approvals())["decided_at"] == "2026-11-25T10:00:00Z"
+
+
+def test_a_webhook_without_a_payload_names_its_execution(rig: Rig) -> None:
+    rig.publish('workflow "hook" WHEN ticket.created WHERE category = "W" THEN call webhook = "crm"')
+    ticket = rig.engine.create_ticket({"title": "x", "category": "W"})
+    rig.settle()
+    run = only(rig.store.executions(ticket=ticket["id"]))
+    body = only(rig.store.sends())["payload"]["body"]
+    assert body["workflow"] == "hook" and body["execution"] == run["id"]
+    assert body["subject"]["id"] == ticket["id"]
+    # The dry run has no execution yet: it says null there, and the same otherwise.
+    (entry,) = dry_run(compile_source('workflow "hook" WHEN ticket.created THEN call webhook = "crm"'),
+                       "ticket.created", ticket, now=NOW)["runs"]
+    assert entry["sends"][0]["body"]["execution"] is None
