@@ -18,11 +18,11 @@ from zentra_rules.changes import differences
 from zentra_rules.errors import InputError, RunError
 from zentra_rules.limits import DEFAULT_LIMITS
 from zentra_rules.plan import Plan
+from zentra_rules.schema import RECORD_KINDS
 
 from . import vm
 
 Record = dict[str, Any]
-RECORD_ROOTS = ("ticket", "asset", "change")
 
 
 class World(Protocol):
@@ -60,14 +60,14 @@ class EffectFailed(Exception):
 
     def __init__(self, step: Step, cause: Exception):
         super().__init__(str(cause))
-        self.step, self.cause = step, cause
+        self.step = step
 
 
 def views(plan: Plan, state: vm.State) -> Iterator[tuple[str, Any, Record]]:
     """(kind, id, record) of every record the run holds and may change: its subject and the
     tickets it created (each as the run sees it now)."""
     root = plan.subject
-    if root in RECORD_ROOTS and isinstance(state["data"].get(root), dict):
+    if root in RECORD_KINDS and isinstance(state["data"].get(root), dict):
         record = state["data"][root]
         yield root, record.get("id"), record
     for var in state["vars"].values():

@@ -23,7 +23,7 @@ from zentra_rules.changes import new_ticket_fields, ticket_record, with_changes
 from zentra_rules.errors import InputError
 from zentra_rules.limits import DEFAULT_LIMITS, Limits
 from zentra_rules.plan import Op, Plan, describe_constant
-from zentra_rules.schema import APPROVAL_OUTCOMES
+from zentra_rules.schema import APPROVAL_OUTCOMES, RECORD_KINDS
 from zentra_rules.suggest import did_you_mean
 from zentra_rules.values import as_datetime, iso
 
@@ -53,14 +53,14 @@ def json_depth(doc: Any) -> int:
 
 @dataclass
 class DryWorld:
-    """Where a dry run's effects land: records, notes, links, sends and approval requests."""
+    """Where a dry run's effects land: records, notes, links and sends (an approval request
+    lives in the run's state, as in a real run)."""
 
     ids: Iterator[str]
     records: dict[tuple[str, str], Record] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
     notes: list[Record] = field(default_factory=list)
     sends: list[Record] = field(default_factory=list)
-    requests: list[Record] = field(default_factory=list)
 
     def create_ticket(self, fields: Record, now: datetime) -> Record:
         ticket_id = next(self.ids)
@@ -78,8 +78,6 @@ class DryWorld:
                                "body": effect.get("value")})
         elif (verb, obj) == ("link", "ticket"):
             self.notes.append({"kind": "link", "body": effect.get("value")})
-        elif (verb, obj) == ("request", "approval"):
-            self.requests.append(copy.deepcopy(effect))
 
     def save(self, kind: str, record_id: Any, changes: Record, now: datetime) -> Record:
         key = (kind, str(record_id))
@@ -159,7 +157,7 @@ def run_one(plan: Plan, trigger: str, data: dict[str, Any], tree: dict[str, Any]
         entry.update(status="skipped", actions=[], sends=[], path=[], waiting_for=None)
         return entry
     root = subject_root(trigger)
-    if root in ("ticket", "asset", "change") and isinstance(data.get(root), dict):
+    if root in RECORD_KINDS and isinstance(data.get(root), dict):
         world.records[(root, str(data[root].get("id")))] = copy.deepcopy(data[root])
     state = vm.start(data)
     outcome = drive(plan, state, [None], now, world, budget)
@@ -231,7 +229,7 @@ def _refresh(plan: Plan, state: vm.State, world: DryWorld) -> Record:
     store the same way at the start of each slice)."""
     data = {}
     subject = state["data"].get(plan.subject or "")
-    if plan.subject in ("ticket", "asset", "change") and isinstance(subject, dict):
+    if plan.subject in RECORD_KINDS and isinstance(subject, dict):
         found = world.records.get((plan.subject, str(subject.get("id"))))
         if found is not None:
             data[plan.subject] = copy.deepcopy(found)

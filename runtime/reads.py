@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from zentra_rules.plan import Plan
+from zentra_rules.schema import RECORD_KINDS
 from zentra_rules.store import Store
 
-from .drive import RECORD_ROOTS, views
+from .drive import views
 from .events import parse_event, subject_root
 
 
@@ -18,7 +19,7 @@ def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -
     kind, record_id = ex["subject_kind"], ex["subject_id"]
     data: dict[str, Any] = {}
     records: dict[str, dict[str, Any]] = {"user": {}, "asset": {}}
-    subject = store.get_record(kind, record_id) if kind in RECORD_ROOTS and record_id else None
+    subject = store.get_record(kind, record_id) if kind in RECORD_KINDS and record_id else None
     if subject is not None:
         data[kind] = subject
         _merge(records, store.referenced(kind, subject))
@@ -29,9 +30,7 @@ def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -
             if ticket is not None:
                 created[name] = ticket
                 _merge(records, store.referenced("ticket", ticket))
-    for user_id in named_users(plan):
-        if user_id not in records["user"] and (user := store.get_user(user_id)) is not None:
-            records["user"][user_id] = user
+    _add_named_users(store, [plan], records)
     data["$records"] = records
     data["$execution"] = ex["id"]   # a webhook sent without a payload names its execution
     return {"type": "subject", "data": data, "vars": created}
@@ -40,6 +39,13 @@ def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -
 def _merge(into: dict[str, dict[str, Any]], more: dict[str, dict[str, Any]]) -> None:
     for kind, found in more.items():
         into.setdefault(kind, {}).update(found)
+
+
+def _add_named_users(store: Store, plans: list[Plan], records: dict[str, dict[str, Any]]) -> None:
+    """The users the scripts name (`user "ID"`) that `records` does not hold yet."""
+    for user_id in sorted({u for plan in plans for u in named_users(plan)}):
+        if user_id not in records["user"] and (user := store.get_user(user_id)) is not None:
+            records["user"][user_id] = user
 
 
 def named_users(plan: Plan) -> list[str]:
@@ -68,7 +74,7 @@ def watched(plan: Plan, ex: dict[str, Any], state: dict[str, Any],
         return set()
     keys = {(kind, str(record_id)) for kind, record_id, _ in views(plan, state)
             if record_id is not None}
-    if ex["subject_kind"] in RECORD_ROOTS and ex["subject_id"]:
+    if ex["subject_kind"] in RECORD_KINDS and ex["subject_id"]:
         keys.add((ex["subject_kind"], str(ex["subject_id"])))
     for kind, found in (state["data"].get("$records") or {}).items():
         keys |= {(kind, str(record_id)) for record_id in found}
@@ -80,9 +86,7 @@ def directory(store: Store, plans: list[Plan], event: str, subject: Any) -> dict
     and the users the scripts name, as the store has them (embedded records still win)."""
     root = subject_root(parse_event(event)[0])
     records: dict[str, dict[str, Any]] = {"user": {}, "asset": {}}
-    if root in RECORD_ROOTS and isinstance(subject, dict):
+    if root in RECORD_KINDS and isinstance(subject, dict):
         _merge(records, store.referenced(root, subject))
-    for user_id in sorted({u for plan in plans for u in named_users(plan)}):
-        if user_id not in records["user"] and (user := store.get_user(user_id)) is not None:
-            records["user"][user_id] = user
+    _add_named_users(store, plans, records)
     return records

@@ -12,6 +12,7 @@ from zentra_rules.plan import Op, Plan
 from zentra_rules.values import as_datetime
 
 from . import vm
+from .delivery import backoff
 from .drive import EffectFailed, Step, drive
 from .reads import fresh, watched
 
@@ -43,11 +44,6 @@ def advance(engine: Engine, execution_id: int) -> None:
                 return
 
 
-def slice_backoff(attempt: int) -> float:
-    """Seconds before a slice that failed unexpectedly is tried again: 5, 10, 20, 40 s."""
-    return 5.0 * 2 ** max(attempt - 1, 0)
-
-
 def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None:
     """Record what went wrong on the run; try again later, or end it `failed` after
     SLICE_RETRIES attempts, so that no run stays runnable for ever."""
@@ -62,7 +58,8 @@ def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None
                 store.replace_watches(execution_id, set())
                 store.audit("execution.failed", now, {"reason": reason}, execution_id)
             return
-        until = now + timedelta(seconds=slice_backoff(attempt))
+        # The outbox's rule: 5, 10, 20, 40 s before attempts 2 to 5.
+        until = now + timedelta(seconds=backoff(attempt))
         retried = store.retry_later(execution_id, engine.owner, until,
                                     f"attempt {attempt} failed with {error}; retrying")
     if retried:

@@ -30,12 +30,12 @@ from zentra_rules.errors import InputError, RunError
 from zentra_rules.expr import compile_value, reference
 from zentra_rules.limits import DEFAULT_LIMITS
 from zentra_rules.plan import Op, Plan
-from zentra_rules.schema import APPROVAL_OUTCOMES
+from zentra_rules.schema import APPROVAL_OUTCOMES, RECORD_KINDS
 from zentra_rules.values import as_datetime, iso, to_json
 
 from .compiled import condition_fn, value_fn
 
-SUBJECT_ROOTS = ("ticket", "asset", "change")
+SUBJECT_ROOTS = RECORD_KINDS
 TERMINAL = ("completed", "terminated", "failed")
 
 State = dict[str, Any]
@@ -346,17 +346,18 @@ class Machine:
                 raise RunError(f"`{verb} {obj}` acts on a {kind}, and this run has none")
             changes.apply_statement(verb, obj, record, effect.get("value"))
         elif (verb, obj) in messages.SENDS:
-            effect["send"] = self._message(verb, obj, value, effect)
+            effect["send"] = self._message(verb, obj, value, params, effect)
         return effect
 
-    def _message(self, verb: str, obj: str, value_index: int, effect: Effect) -> Effect:
+    def _message(self, verb: str, obj: str, value_index: int, params_index: int,
+                 effect: Effect) -> Effect:
         """What the statement sends and to whom (a user recipient reached at their address)."""
         params = effect["params"]
         env = self.env()
         to = ""
         if verb == "notify" or (verb, obj) == ("send", "survey"):
             node = (self.plan.constants[value_index] if verb == "notify"
-                    else self._param_node(effect, "to"))
+                    else self._param_node(params_index, "to"))
             shown = effect.get("value") if verb == "notify" else params.get("to")
             is_user = isinstance(node, list) and node[:1] == ["user"]
             user = reference(node, env, "user")[1] if is_user else None
@@ -370,10 +371,9 @@ class Machine:
                                  workflow=self.plan.name, kind=subject_kind, subject=subject,
                                  execution=self.st["data"].get("$execution"), owner=owner)
 
-    def _param_node(self, effect: Effect, key: str) -> Any:
-        pc = self.st["path"][-1]
-        index = self.plan.code[pc].args[3]
-        node = self.plan.constants[index] if isinstance(index, int) and index >= 0 else None
+    def _param_node(self, params_index: int, key: str) -> Any:
+        """The expression the script gave for one parameter (to see whether it names a user)."""
+        node = self.plan.constants[params_index] if params_index >= 0 else None
         return node[1].get(key) if isinstance(node, list) and node[0] == "map" else None
 
     def _set(self, root: str, field: str, value: Any) -> Effect:

@@ -12,8 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from starlette.testclient import TestClient
+
+from runtime.tasks import drain
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def settle(client: TestClient, rounds: int = 5) -> None:
+    """Run the queued tasks of an in-process app and sweep, a few times over."""
+    state = client.app.state  # type: ignore[attr-defined]
+    for _ in range(rounds):
+        drain(state.huey, state.engine.clock.now())
+        state.engine.sweep()
 
 
 def free_port() -> int:

@@ -12,12 +12,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.tasks import drain
 from server import create_app
 from zentra_rules.config import Config
 from zentra_rules.webhooks import headers as signed_headers
 
-from .serving import zentra_serve
+from .serving import settle, zentra_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = {"Authorization": "Bearer zt_admin"}
@@ -29,13 +28,6 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
                             admin_token="zt_admin"))
     with TestClient(app) as c:
         yield c
-
-
-def settle(client: TestClient) -> None:
-    state = client.app.state  # type: ignore[attr-defined]
-    for _ in range(5):
-        drain(state.huey, state.engine.clock.now())
-        state.engine.sweep()
 
 
 def hook(client: TestClient, name: str, payload: Any, secret: str, msg_id: str = "msg_1",

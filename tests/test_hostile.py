@@ -13,13 +13,12 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.tasks import drain
 from server import create_app
 from zentra_rules.config import Config
 from zentra_rules.webhooks import headers as signed_headers
 
 from .services import database_url
-from .serving import zentra_serve
+from .serving import settle, zentra_serve
 
 ADMIN = {"Authorization": "Bearer zt_admin"}
 DEEP = "[" * 900 + "]" * 900
@@ -36,13 +35,6 @@ def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClien
                                 allow_private=True))
         with TestClient(app, raise_server_exceptions=False) as c:
             yield c
-
-
-def settle(client: TestClient) -> None:
-    state = client.app.state  # type: ignore[attr-defined]
-    for _ in range(5):
-        drain(state.huey, state.engine.clock.now())
-        state.engine.sweep()
 
 
 def still_readable(client: TestClient) -> None:

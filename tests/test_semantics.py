@@ -258,7 +258,8 @@ def test_a_slice_refused_by_the_store_records_the_failing_step(rig: Rig) -> None
     ticket = rig.engine.create_ticket({"title": "x", "category": "L"})
     from zentra_rules.store.models import TicketNote
 
-    # The store refuses the note: a database trigger stands in for a refusal (a disk, a constraint).
+    # The store refuses the note: a stand-in for a refusal the desk makes (a record gone, a
+    # value it cannot hold), raised where the real one would be.
     def refuse(*args: Any, **kwargs: Any) -> None:
         from zentra_rules.errors import RunError
         raise RunError("the desk refused the note")

@@ -15,6 +15,7 @@ from typing import Any
 
 from .changes import FIELD_STATEMENTS
 from .errors import RunError
+from .messages import USER_ADDRESS
 from .store import Store
 from .values import as_datetime, text
 
@@ -111,7 +112,7 @@ def ask_approvers(store: Store, now: datetime, request_id: int, sends: list[int]
                 sends.append(store.queue_send("email", str(user["email"]), message, now,
                                               request["execution"]))
             elif channel in CHAT:
-                address = user.get(CHAT[channel].split()[0]) or user.get("email") or user["id"]
+                address = user.get(USER_ADDRESS[CHAT[channel]]) or user.get("email") or user["id"]
                 sends.append(store.queue_send(CHAT[channel], str(address),
                                               {"body": message["body"]}, now,
                                               request["execution"]))

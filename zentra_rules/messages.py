@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from .errors import RunError
+from .schema import RECORD_KINDS
 from .values import as_datetime, iso, text
 
 Record = dict[str, Any]
@@ -38,7 +39,7 @@ def recipient(channel: str, value: Any, user: Record | None, is_user: bool) -> s
 def summary(workflow: str, kind: str | None, subject: Any) -> str:
     """The text of a notification whose statement gave none: what it is about."""
     about = ""
-    if isinstance(subject, dict) and kind in ("ticket", "asset", "change"):
+    if isinstance(subject, dict) and kind in RECORD_KINDS:
         about = f" on {kind} {text(subject.get('id'))}"
         if subject.get("title") or subject.get("name"):
             about += f": {text(subject.get('title') or subject.get('name'))}"

@@ -112,6 +112,9 @@ TRIGGERS: Final[dict[str, TriggerSpec]] = {t.name: t for t in (
                 "a signed request hits the named inbound endpoint"),
 )}
 
+# The kinds of record a run can have as its subject and change (the desk stores them by id).
+RECORD_KINDS: Final = ("ticket", "asset", "change")
+
 # The roots a path may start with, besides names bound in the script.
 ROOTS: Final = ("ticket", "change", "asset", "payload", "event")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,10 @@ from starlette.responses import Response
 from .. import jsonlimits
 from ..errors import InputError, NotFoundError, ZentraError
 from ..schema import RECORDS, TRIGGERS
+from ..store.runs import unreadable
 from ..webhooks import new_secret, sign
 from .http import Call, HTTPError, need
 
-log = logging.getLogger("zentra.http")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 SAMPLES = Path(__file__).resolve().parent.parent / "web" / "static" / "samples.json"
 
@@ -216,8 +215,7 @@ def _listed(call: Call, run: dict[str, Any]) -> dict[str, Any]:
         jsonlimits.check(view)   # what cannot be sent as JSON is an error of this entry only
         return view
     except (ValueError, TypeError, KeyError, ZentraError) as exc:
-        log.warning("execution %s cannot be shown: %s", run.get("id"), exc)
-        return {"id": run.get("id"), "error": f"unreadable: {type(exc).__name__}: {exc}"[:300]}
+        return unreadable(run.get("id"), exc)
 
 
 def run_scenario(call: Call) -> dict[str, Any]:

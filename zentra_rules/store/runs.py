@@ -37,6 +37,12 @@ def chain_hash(prev: str, content: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def unreadable(execution_id: Any, exc: Exception) -> Record:
+    """A listing's entry for an execution that cannot be read or shown (and a log line)."""
+    log.warning("execution %s cannot be shown: %s", execution_id, exc)
+    return {"id": execution_id, "error": f"unreadable: {type(exc).__name__}: {exc}"[:300]}
+
+
 class Runs:
     """Mixin of `Store`: definitions, executions and their audit."""
 
@@ -334,8 +340,7 @@ class Runs:
         try:
             return self._execution(Execution.get_by_id(execution_id))
         except (ValueError, TypeError, KeyError, pw.DataError) as exc:
-            log.warning("execution %s cannot be read: %s", execution_id, exc)
-            return {"id": execution_id, "error": f"unreadable: {type(exc).__name__}: {exc}"[:300]}
+            return unreadable(execution_id, exc)
 
     def execution(self, execution_id: int) -> Record:
         row = Execution.get_or_none(Execution.id == execution_id)
