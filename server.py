@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from huey import Huey
@@ -24,10 +23,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from runtime.app import open_app
-from runtime.tasks import CONSUMER_OPTIONS, start_upkeep
-from zentra_rules.api import handlers as h
-from zentra_rules.api.http import (
+from runtime.durable.queue import CONSUMER_OPTIONS, start_upkeep
+from zentra_rules.domain.clock import Clock
+from zentra_rules.domain.config import Config
+from zentra_rules.domain.errors import NotFoundError, WebhookVerificationError, ZentraError
+from zentra_rules.integrations.webhooks import verify
+from zentra_rules.interfaces.api import handlers as h
+from zentra_rules.interfaces.api.http import (
     ADMIN,
     AGENT,
     ANY,
@@ -39,14 +41,11 @@ from zentra_rules.api.http import (
     parse_json,
     read_body,
 )
-from zentra_rules.api.openapi import openapi_document
-from zentra_rules.clock import Clock
-from zentra_rules.config import Config
-from zentra_rules.errors import NotFoundError, WebhookVerificationError, ZentraError
-from zentra_rules.webhooks import verify
+from zentra_rules.interfaces.api.openapi import openapi_document
+from zentra_rules.interfaces.process import open_app
+from zentra_rules.interfaces.web import STATIC
 
 log = logging.getLogger("zentra.server")
-STATIC = Path(__file__).resolve().parent / "zentra_rules" / "web" / "static"
 
 # (method, path, roles, handler, takes a JSON body, success status): the API in one table; the
 # OpenAPI document is written from it, so the two cannot drift apart.

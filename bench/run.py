@@ -26,11 +26,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compiler import compile_source  # noqa: E402
-from compiler.parse import metamodel  # noqa: E402
-from runtime.compiled import where_fn  # noqa: E402
-from runtime.events import event_data  # noqa: E402
-from runtime.matcher import Matcher  # noqa: E402
+from compiler import compile_source
+from compiler.parse import metamodel
+from runtime.conditions import where_fn
+from runtime.events import event_data
+from runtime.matcher import Matcher
 
 # -- vocabulary --------------------------------------------------------------------------------
 CATEGORIES = ["Network", "Hardware", "Software", "Identity", "Email", "Printing", "VPN",

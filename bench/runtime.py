@@ -43,10 +43,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from compiler import compile_source
-from runtime.app import App, open_app
-from runtime.tasks import drain, make_huey
-from zentra_rules.config import Config, load
-from zentra_rules.plan import Plan
+from runtime.durable.queue import drain, make_huey
+from zentra_rules.domain.config import Config, load
+from zentra_rules.domain.plan import Plan
+from zentra_rules.interfaces.process import App, open_app
 from zentra_rules.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -359,7 +359,7 @@ workers = 1
         touch_huey = make_huey(queue_url, name=TOUCH_HUEY)   # same storage, its own queue
         enqueue_touch = touch_huey.task(name="bench.touch")(_touch)
         started = time.perf_counter()
-        workers.start("zentra-worker", [sys.executable, "-m", "zentra_rules.cli", "worker",
+        workers.start("zentra-worker", [sys.executable, "-m", "zentra_rules.interfaces.cli", "worker",
                                         "--config", str(config_path)])
         workers.start("touch-consumer", [sys.executable, str(script), queue_url, TOUCH_HUEY,
                                          *touch])

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zentra_rules.errors import CompileError, Diagnostic, SemanticError, ZentraError
-from zentra_rules.limits import DEFAULT_LIMITS, Limits
-from zentra_rules.plan import Plan
-
-from .check import check_script
-from .context import Context
-from .lower import lower
-from .parse import parse
+from compiler.check import check_script
+from compiler.context import Context
+from compiler.lower import lower
+from compiler.parse import parse
+from zentra_rules.domain.errors import CompileError, Diagnostic, SemanticError, ZentraError
+from zentra_rules.domain.limits import DEFAULT_LIMITS, Limits
+from zentra_rules.domain.plan import Plan
 
 __all__ = ["Compilation", "CompileError", "compile_source", "compile_text"]
 

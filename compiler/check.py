@@ -9,15 +9,14 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from croniter import croniter
 
-from zentra_rules.actions import ACTIONS, CREATE_TICKET_REQUIRED, VERBS, objects_of
-from zentra_rules.plan import Trigger
-from zentra_rules.schema import READ_ONLY, RECORDS, ROOTS, TRIGGERS, catalog_text
-from zentra_rules.suggest import closest, did_you_mean
-
-from . import tree as T
-from .context import Context
-from .expressions import Scope, duration_seconds, unescape
-from .retrigger import check_retrigger
+from compiler import tree as T
+from compiler.context import Context
+from compiler.retrigger import check_retrigger
+from compiler.typecheck import Scope, duration_seconds, unescape
+from zentra_rules.domain.actions import ACTIONS, CREATE_TICKET_REQUIRED, VERBS, objects_of
+from zentra_rules.domain.plan import Trigger
+from zentra_rules.domain.schema import READ_ONLY, RECORDS, ROOTS, TRIGGERS, catalog_text
+from zentra_rules.domain.suggest import closest, did_you_mean
 
 APPROVAL_ORDERS = ("sequential", "parallel any", "parallel all")
 CHANNELS = ("email", "slack", "teams", "console")

@@ -6,8 +6,8 @@ import bisect
 import re
 from typing import Any
 
-from zentra_rules.errors import Diagnostic
-from zentra_rules.limits import DEFAULT_LIMITS, Limits
+from zentra_rules.domain.errors import Diagnostic
+from zentra_rules.domain.limits import DEFAULT_LIMITS, Limits
 
 
 class Context:

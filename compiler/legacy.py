@@ -11,12 +11,11 @@ from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from typing import Any
 
-from zentra_rules.errors import CompileError, InputError, ZflowSyntaxError
-from zentra_rules.limits import DEFAULT_LIMITS
-from zentra_rules.schema import READ_ONLY, RECORDS, TRIGGERS
-from zentra_rules.suggest import did_you_mean
-
-from . import compile_text
+from compiler import compile_text
+from zentra_rules.domain.errors import CompileError, InputError, ZflowSyntaxError
+from zentra_rules.domain.limits import DEFAULT_LIMITS
+from zentra_rules.domain.schema import READ_ONLY, RECORDS, TRIGGERS
+from zentra_rules.domain.suggest import did_you_mean
 
 Rule = dict[str, Any]
 # A line of zflow kept as pieces, each with the JSON path it was written from ("" for glue), so a

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from zentra_rules.plan import Instruction, Op, Plan
-
-from . import tree as T
+from compiler import tree as T
+from zentra_rules.domain.plan import Instruction, Op, Plan
 
 
 class _Emitter:

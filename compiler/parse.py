@@ -13,10 +13,9 @@ from typing import Any
 from textx import TextXError, TextXSyntaxError, metamodel_from_file
 from textx.metamodel import TextXMetaModel
 
-from zentra_rules.errors import ZflowSyntaxError
-from zentra_rules.limits import DEFAULT_LIMITS, Limits
-
-from .context import Context
+from compiler.context import Context
+from zentra_rules.domain.errors import ZflowSyntaxError
+from zentra_rules.domain.limits import DEFAULT_LIMITS, Limits
 
 GRAMMAR = Path(__file__).resolve().parent.parent / "grammar" / "zflow.tx"
 

@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from zentra_rules.actions import ACTIONS
-from zentra_rules.expr import compile_condition
-
-from . import tree as T
-from .context import Context
+from compiler import tree as T
+from compiler.context import Context
+from zentra_rules.domain.actions import ACTIONS
+from zentra_rules.domain.evaluation import compile_condition
 
 # Which of a workflow's own changes fire which trigger again (None: any field of the subject).
 _REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, "ticket.status_changed": {"status"},

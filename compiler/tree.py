@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from zentra_rules.plan import Trigger
+from zentra_rules.domain.plan import Trigger
 
 IR = list[Any]
 

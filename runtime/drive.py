@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from zentra_rules.changes import differences
-from zentra_rules.errors import InputError, RunError
-from zentra_rules.limits import DEFAULT_LIMITS
-from zentra_rules.plan import Plan
-from zentra_rules.schema import RECORD_KINDS
-
-from . import vm
+from runtime import vm
+from zentra_rules.domain.changes import differences
+from zentra_rules.domain.errors import InputError, RunError
+from zentra_rules.domain.limits import DEFAULT_LIMITS
+from zentra_rules.domain.plan import Plan
+from zentra_rules.domain.schema import RECORD_KINDS
 
 Record = dict[str, Any]
 

@@ -19,19 +19,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from zentra_rules.changes import new_ticket_fields, ticket_record, with_changes
-from zentra_rules.errors import InputError
-from zentra_rules.limits import DEFAULT_LIMITS, Limits
-from zentra_rules.plan import Op, Plan, describe_constant
-from zentra_rules.schema import APPROVAL_OUTCOMES, RECORD_KINDS
-from zentra_rules.suggest import did_you_mean
-from zentra_rules.values import as_datetime, iso
-
-from . import vm
-from .drive import drive
-from .events import event_data, parse_event, subject_root
-from .matcher import Matcher
-from .trace import actions_and_sends
+from runtime import vm
+from runtime.drive import drive
+from runtime.events import event_data, parse_event, subject_root
+from runtime.matcher import Matcher
+from runtime.trace import actions_and_sends
+from zentra_rules.domain.changes import new_ticket_fields, ticket_record, with_changes
+from zentra_rules.domain.errors import InputError
+from zentra_rules.domain.limits import DEFAULT_LIMITS, Limits
+from zentra_rules.domain.plan import Op, Plan, describe_constant
+from zentra_rules.domain.schema import APPROVAL_OUTCOMES, RECORD_KINDS
+from zentra_rules.domain.suggest import did_you_mean
+from zentra_rules.domain.values import as_datetime, iso
 
 MAX_RESUMES = 1000
 MAX_JSON_DEPTH = 64   # records nest a few levels; far deeper input is a mistake, refused early

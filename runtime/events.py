@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from zentra_rules.errors import InputError
-from zentra_rules.plan import Plan
-from zentra_rules.schema import TRIGGERS
-from zentra_rules.suggest import did_you_mean
-from zentra_rules.values import iso
+from zentra_rules.domain.errors import InputError
+from zentra_rules.domain.plan import Plan
+from zentra_rules.domain.schema import TRIGGERS
+from zentra_rules.domain.suggest import did_you_mean
+from zentra_rules.domain.values import iso
 
 SCENARIO_EVENT = "scenario"
 

@@ -12,11 +12,10 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from zentra_rules.expr import Fn, explain, make_getter
-from zentra_rules.plan import Plan
-
-from .compiled import where_fn
-from .events import event_data, parse_event, subject_root, triggered_by
+from runtime.conditions import where_fn
+from runtime.events import event_data, parse_event, subject_root, triggered_by
+from zentra_rules.domain.evaluation import Fn, explain, make_getter
+from zentra_rules.domain.plan import Plan
 
 # Fields that split a desk's rules best come first; any other equality test is used after them.
 _PREFERENCE = ("category", "organizationId", "team", "type", "lifecycle", "channel", "status",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zentra_rules.plan import Plan, describe_constant
+from zentra_rules.domain.plan import Plan, describe_constant
 
 
 def actions_and_sends(effects: list[dict[str, Any]]) -> tuple[list[dict[str, Any]],

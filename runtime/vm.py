@@ -7,8 +7,8 @@ so later statements of the same slice read it. State is plain JSON so the runtim
 between slices; an execution suspended at a wait resumes from exactly that state.
 
 The VM is the one place that knows what a statement means: it changes the records the run sees
-(`zentra_rules.changes`), renders messages and resolves their recipients
-(`zentra_rules.messages`). A host only persists what the VM did (runtime/drive.py).
+(`zentra_rules.domain.changes`), renders messages and resolves their recipients
+(`zentra_rules.domain.messages`). A host only persists what the VM did (runtime/drive.py).
 
 State:  {"status", "reason", "threads": [{"id", "pc", "parent", "wait", "joining"}],
          "next_thread", "data": {root: record}, "vars": {name: record}, "path": [pc...],
@@ -25,15 +25,14 @@ from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from zentra_rules import changes, messages
-from zentra_rules.errors import InputError, RunError
-from zentra_rules.expr import compile_value, reference
-from zentra_rules.limits import DEFAULT_LIMITS
-from zentra_rules.plan import Op, Plan
-from zentra_rules.schema import APPROVAL_OUTCOMES, RECORD_KINDS
-from zentra_rules.values import as_datetime, iso, to_json
-
-from .compiled import condition_fn, value_fn
+from runtime.conditions import condition_fn, value_fn
+from zentra_rules.domain import changes, messages
+from zentra_rules.domain.errors import InputError, RunError
+from zentra_rules.domain.evaluation import compile_value, reference
+from zentra_rules.domain.limits import DEFAULT_LIMITS
+from zentra_rules.domain.plan import Op, Plan
+from zentra_rules.domain.schema import APPROVAL_OUTCOMES, RECORD_KINDS
+from zentra_rules.domain.values import as_datetime, iso, to_json
 
 SUBJECT_ROOTS = RECORD_KINDS
 TERMINAL = ("completed", "terminated", "failed")

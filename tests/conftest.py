@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from compiler import compile_source
-from zentra_rules.plan import Plan
+from zentra_rules.domain.plan import Plan
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from compiler import compile_source
-from runtime.app import App, open_app
-from runtime.tasks import drain, make_huey
-from zentra_rules.clock import ManualClock
-from zentra_rules.config import Config
+from runtime.durable.queue import drain, make_huey
+from zentra_rules.domain.clock import ManualClock
+from zentra_rules.domain.config import Config
+from zentra_rules.interfaces.process import App, open_app
 
 from .conftest import NOW
 

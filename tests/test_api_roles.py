@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.tasks import drain
+from runtime.durable.queue import drain
 from server import API, create_app
-from zentra_rules.config import Config
+from zentra_rules.domain.config import Config
 
 ADMIN_TOKEN = "zt_test_admin_bootstrap"
 ROLES = ("admin", "editor", "agent", "viewer")

@@ -20,9 +20,9 @@ from schemathesis.specs.openapi.checks import (
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-from runtime.tasks import drain
+from runtime.durable.queue import drain
 from server import create_app
-from zentra_rules.config import Config
+from zentra_rules.domain.config import Config
 
 ADMIN_TOKEN = "zt_schema_admin_bootstrap"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

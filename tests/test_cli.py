@@ -16,7 +16,7 @@ JOINER = EXAMPLES / "new-joiner-provisioning.zflow"
 
 
 def zentra(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "zentra_rules.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "zentra_rules.interfaces.cli", *args], capture_output=True,
                           text=True, cwd=cwd)
 
 
@@ -186,7 +186,7 @@ def test_publish_prints_the_warnings_and_publishes(tmp_path: Path) -> None:
     script.write_text('WHEN ticket.created THEN wait until status = "resolved"\n')
     env = {**__import__("os").environ, "ZENTRA_DATABASE_URL": f"sqlite:///{tmp_path}/z.db",
            "ZENTRA_QUEUE_URL": f"sqlite:///{tmp_path}/q.db"}
-    proc = subprocess.run([sys.executable, "-m", "zentra_rules.cli", "publish", str(script)],
+    proc = subprocess.run([sys.executable, "-m", "zentra_rules.interfaces.cli", "publish", str(script)],
                           capture_output=True, text=True, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert f"{script}:1:26: warning: this wait has no timeout" in proc.stderr

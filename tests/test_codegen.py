@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler import compile_source
-from zentra_rules.codegen import generate_condition
-from zentra_rules.expr import compile_condition
+from runtime.conditions import generate_condition
+from zentra_rules.domain.evaluation import compile_condition
 
 from .conftest import NOW
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from compiler import compile_text
-from zentra_rules.errors import CompileError, Diagnostic
+from zentra_rules.domain.errors import CompileError, Diagnostic
 
 GOLDEN = Path(__file__).parent / "golden" / "errors"
 EXPECT = re.compile(r"# expect: (error|warning)@(\d+): (.*)$")
@@ -53,7 +53,7 @@ def test_golden_diagnostics(path: Path) -> None:
 def test_check_command_prints_location_source_line_and_caret(tmp_path: Path) -> None:
     script = tmp_path / "rule.zflow"
     script.write_text('WHEN ticket.created\nWHERE priority = "urgnet"\nTHEN escalate\n')
-    proc = subprocess.run([sys.executable, "-m", "zentra_rules.cli", "check", str(script)],
+    proc = subprocess.run([sys.executable, "-m", "zentra_rules.interfaces.cli", "check", str(script)],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
@@ -75,7 +75,7 @@ def test_all_errors_of_a_file_come_in_one_pass() -> None:
 def test_warnings_do_not_fail_the_check(tmp_path: Path) -> None:
     script = tmp_path / "warn.zflow"
     script.write_text('WHEN ticket.created THEN terminate with "x"\n notify slack = "#a"\n')
-    proc = subprocess.run([sys.executable, "-m", "zentra_rules.cli", "check", str(script)],
+    proc = subprocess.run([sys.executable, "-m", "zentra_rules.interfaces.cli", "check", str(script)],
                           capture_output=True, text=True)
     assert proc.returncode == 0
     assert f"{script}:2:2: warning: this statement never runs" in proc.stderr

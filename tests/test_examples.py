@@ -21,7 +21,7 @@ import pytest
 
 from compiler import compile_text
 from runtime import dry_run
-from zentra_rules.plan import Op, Plan
+from zentra_rules.domain.plan import Op, Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -74,7 +74,7 @@ def all_cases() -> list[Any]:
 
 def zentra_command() -> list[str]:
     exe = Path(sys.executable).parent / "zentra"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "zentra_rules.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "zentra_rules.interfaces.cli"]
 
 
 def zentra(*args: str) -> subprocess.CompletedProcess[str]:
@@ -241,7 +241,7 @@ def test_examples_cover_the_language() -> None:
                             approval["remind"].add("every")
                         if spec["remind_before"] is not None:
                             approval["remind"].add("before")
-    from zentra_rules.actions import ACTIONS
+    from zentra_rules.domain.actions import ACTIONS
     assert set(ACTIONS) - actions == set(), "statements no example uses"
     assert {"SET", "CREATE", "REQUEST", "WAIT_APPROVAL", "WAIT_UNTIL", "WAIT", "JUMP_IF_NOT",
             "FORK", "TERMINATE"} <= ops
@@ -259,7 +259,7 @@ def test_examples_cover_the_language() -> None:
     # A scenario, a schedule and every trigger of the catalog.
     kinds = {plan.kind for s in SCRIPTS for plan in plans_of(s)}
     events = {t.event for s in SCRIPTS for plan in plans_of(s) for t in plan.triggers}
-    from zentra_rules.schema import TRIGGERS
+    from zentra_rules.domain.schema import TRIGGERS
     assert kinds == {"workflow", "scenario"}
     assert events == set(TRIGGERS)
 

@@ -44,9 +44,9 @@ from hypothesis import strategies as st
 
 from compiler import compile_source
 from runtime import dry_run
-from zentra_rules.errors import CompileError, Diagnostic, ZentraError
-from zentra_rules.plan import Plan
-from zentra_rules.schema import (
+from zentra_rules.domain.errors import CompileError, Diagnostic, ZentraError
+from zentra_rules.domain.plan import Plan
+from zentra_rules.domain.schema import (
     ANY,
     APPROVAL_OUTCOMES,
     LIFECYCLES,

@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server import create_app
-from zentra_rules.config import Config
-from zentra_rules.webhooks import headers as signed_headers
+from zentra_rules.domain.config import Config
+from zentra_rules.integrations.webhooks import headers as signed_headers
 
 from .services import database_url
 from .serving import settle, zentra_serve

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from runtime.tasks import drain
+from runtime.durable.queue import drain
 from server import API, create_app
-from zentra_rules.config import Config
-from zentra_rules.webhooks import headers as signed_headers
+from zentra_rules.domain.config import Config
+from zentra_rules.integrations.webhooks import headers as signed_headers
 
 from .services import database_url
 

@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 from compiler import compile_source
 from runtime import vm
 from runtime.dryrun import simulate
-from runtime.slices import _earliest
+from runtime.durable.slices import _earliest
 from runtime.trace import stored_trace
-from zentra_rules.errors import ZentraError
+from zentra_rules.domain.errors import ZentraError
 
 from .rig import Rig
 from .services import database_url

@@ -18,7 +18,7 @@ from compiler import compile_source, compile_text
 from compiler.legacy import ACTIONS, LegacyError, load_rules, translate, translate_rule
 from compiler.legacy import OPERATORS as ALL_OPERATORS
 from runtime import dry_run
-from zentra_rules.cli import main
+from zentra_rules.interfaces.cli import main
 
 LEGACY = Path(__file__).resolve().parent.parent / "examples" / "legacy"
 EXAMPLE: dict[str, Any] = json.loads((LEGACY / "route-urgent.json").read_text(encoding="utf-8"))

@@ -281,7 +281,7 @@ def trace_outcome(trace: dict[str, Any], ticket: Ticket, event_name: str) -> Out
 
 def translated_outcome(rules: list[Rule] | Rule, event_name: str, ticket: Ticket,
                        previous: Ticket | None) -> tuple[Outcome, str]:
-    from compiler.legacy import translate  # imported late: a missing module fails the tests only
+    from compiler.legacy import translate
 
     text = translate(copy.deepcopy(rules))
     plans = compile_source(text, "legacy.zflow")

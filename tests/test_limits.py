@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from compiler import compile_source
 from runtime import dry_run
-from zentra_rules.errors import CompileError
-from zentra_rules.limits import DEFAULT_LIMITS, Limits
+from zentra_rules.domain.errors import CompileError
+from zentra_rules.domain.limits import DEFAULT_LIMITS, Limits
 
 from .conftest import NOW
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from compiler import compile_source
 from runtime import Matcher
-from runtime.compiled import where_fn
+from runtime.conditions import where_fn
 from runtime.events import event_data
 
 from .conftest import NOW

@@ -24,8 +24,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from apprise.plugins.slack import NotifySlack
 
-from zentra_rules.errors import DeliveryError
-from zentra_rules.notify import MESSAGE_ID_HEADER, _slack_target, _slack_url, redact, send
+from zentra_rules.domain.errors import DeliveryError
+from zentra_rules.integrations.notify import MESSAGE_ID_HEADER, _slack_target, _slack_url, redact, send
 
 from .services import require_tool
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from compiler import compile_source
-from zentra_rules.errors import PlanError
-from zentra_rules.plan import FORMAT_VERSION, Op, Plan
+from zentra_rules.domain.errors import PlanError
+from zentra_rules.domain.plan import FORMAT_VERSION, Op, Plan
 
 from .conftest import plan_of
 

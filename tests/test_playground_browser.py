@@ -91,7 +91,7 @@ class Service:
         env["PYTHONUNBUFFERED"] = "1"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "zentra_rules.cli", "serve", "--host", "127.0.0.1",
+                [sys.executable, "-m", "zentra_rules.interfaces.cli", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), "--config", str(self.config)],
                 cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 

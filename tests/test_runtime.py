@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from zentra_rules.errors import ConflictError, ForbiddenError
+from zentra_rules.domain.errors import ConflictError, ForbiddenError
 
 from .rig import Rig
 
@@ -409,7 +409,7 @@ def test_sequential_approvers_are_asked_in_turn_and_parallel_all_needs_everyone(
 
 
 def test_the_task_scheduled_at_a_deadline_resumes_the_run_without_the_sweeper(rig: Rig) -> None:
-    from runtime.tasks import drain
+    from runtime.durable.queue import drain
     rig.publish('workflow "hold" WHEN ticket.created THEN wait 2 hours\n  add internal note = "on time"')
     ticket = rig.engine.create_ticket({"title": "t"})
     drain(rig.app.huey, rig.clock.now())
@@ -428,7 +428,7 @@ def test_no_reminder_is_sent_once_the_deadline_has_passed(rig: Rig) -> None:
 
 
 def test_a_bad_decision_word_is_an_input_error(rig: Rig) -> None:
-    from zentra_rules.errors import InputError
+    from zentra_rules.domain.errors import InputError
     start_joiner(rig)
     request = only(rig.store.approvals())
     with pytest.raises(InputError, match="approve` or `reject"):

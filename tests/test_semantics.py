@@ -261,7 +261,7 @@ def test_a_slice_refused_by_the_store_records_the_failing_step(rig: Rig) -> None
     # The store refuses the note: a stand-in for a refusal the desk makes (a record gone, a
     # value it cannot hold), raised where the real one would be.
     def refuse(*args: Any, **kwargs: Any) -> None:
-        from zentra_rules.errors import RunError
+        from zentra_rules.domain.errors import RunError
         raise RunError("the desk refused the note")
     rig.store.add_note = refuse  # type: ignore[method-assign]
     rig.settle()

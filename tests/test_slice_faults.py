@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from runtime import slices, vm
-from zentra_rules.effects import StoreWorld
+from runtime import vm
+from runtime.durable import slices
+from zentra_rules.store.world import StoreWorld
 
 from .rig import Rig
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import peewee as pw
 import pytest
 
-from zentra_rules.config import load
-from zentra_rules.errors import InputError
+from zentra_rules.domain.config import load
+from zentra_rules.domain.errors import InputError
 from zentra_rules.store import Store, open_store
 from zentra_rules.store.models import ApprovalDecision, AuditLog
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.conditions import where_fn
 from runtime.events import event_data
 
 from .conftest import NOW, plan_of
-from runtime.compiled import where_fn
 
 
 def holds(condition: str, subject: dict, previous: dict | None = None) -> bool:  # type: ignore[type-arg]

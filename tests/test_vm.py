@@ -9,7 +9,7 @@ import pytest
 
 from runtime import vm
 from runtime.events import event_data
-from zentra_rules.errors import RunError
+from zentra_rules.domain.errors import RunError
 
 from .conftest import NOW, plan_of
 

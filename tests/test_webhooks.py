@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zentra_rules.errors import DeliveryError, WebhookVerificationError
-from zentra_rules.webhooks import (
+from zentra_rules.domain.errors import DeliveryError, WebhookVerificationError
+from zentra_rules.integrations.webhooks import (
     Target,
     _PinnedHTTP,
     check_target,

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from compiler import compile_source
-from runtime.app import App, open_app
-from runtime.engine import Engine
-from zentra_rules.clock import ManualClock
-from zentra_rules.config import load
+from runtime.durable.engine import Engine
+from zentra_rules.domain.clock import ManualClock
+from zentra_rules.domain.config import load
+from zentra_rules.interfaces.process import App, open_app
 
 from .receivers import Mailbox, http_receiver, smtp_server, standard_signature
 from .services import database_url, flush_redis, queue_url
@@ -63,7 +63,7 @@ workers = 4
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         log = open(self.tmp_path / f"worker-{len(self.workers)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "zentra_rules.cli", "worker", "--config",
+        proc = subprocess.Popen([sys.executable, "-m", "zentra_rules.interfaces.cli", "worker", "--config",
                                  str(self.config_path)], cwd=ROOT, stdout=log, stderr=log)
         log.close()
         self.workers.append(proc)

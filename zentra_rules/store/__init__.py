@@ -7,11 +7,11 @@ from contextlib import contextmanager
 
 import peewee as pw
 
-from .approvals import Approvals
-from .db import open_database
-from .outbox import ROLES, Sends
-from .records import Records, check_fields
-from .runs import Runs
+from zentra_rules.store.approvals import Approvals
+from zentra_rules.store.db import open_database
+from zentra_rules.store.outbox import ROLES, Sends
+from zentra_rules.store.records import Records, check_fields
+from zentra_rules.store.runs import Runs
 
 __all__ = ["ROLES", "Store", "check_fields", "open_store"]
 

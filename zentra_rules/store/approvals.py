@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
-from ..errors import ConflictError, ForbiddenError, InputError, NotFoundError
-from ..values import iso
-from .models import ApprovalDecision, ApprovalRequest
-from .runs import GENESIS, chain_hash
+from zentra_rules.domain.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from zentra_rules.domain.values import iso
+from zentra_rules.store.models import ApprovalDecision, ApprovalRequest
+from zentra_rules.store.runs import GENESIS, chain_hash
 
 Record = dict[str, Any]
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import peewee as pw
 from playhouse.db_url import connect
 
-from ..errors import InputError
-from .models import APPEND_ONLY, MODELS, Meta, proxy
+from zentra_rules.domain.errors import InputError
+from zentra_rules.store.models import APPEND_ONLY, MODELS, Meta, proxy
 
 SCHEMA_VERSION = 1
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

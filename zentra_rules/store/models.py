@@ -8,7 +8,7 @@ from typing import Any
 
 import peewee as pw
 
-from .. import jsonlimits
+from zentra_rules.domain import jsonlimits
 
 # Bound to a real database by `zentra_rules.store.db.open_database`.
 proxy = pw.DatabaseProxy()

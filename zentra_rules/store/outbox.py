@@ -10,9 +10,9 @@ from typing import Any
 
 import peewee as pw
 
-from ..errors import ConflictError, InputError, NotFoundError
-from ..values import iso
-from .models import ApiToken, InboundDelivery, Outbox, WebhookEndpoint
+from zentra_rules.domain.errors import ConflictError, InputError, NotFoundError
+from zentra_rules.domain.values import iso
+from zentra_rules.store.models import ApiToken, InboundDelivery, Outbox, WebhookEndpoint
 
 Record = dict[str, Any]
 ROLES = ("admin", "editor", "agent", "viewer")

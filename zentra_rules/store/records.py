@@ -8,10 +8,25 @@ from typing import Any
 
 import peewee as pw
 
-from ..changes import check_fields, effective, new_ticket_fields, ticket_record, with_changes
-from ..errors import ConflictError, InputError, NotFoundError
-from ..values import as_datetime, iso
-from .models import Asset, Change, Event, Ticket, TicketHistory, TicketLink, TicketNote, User
+from zentra_rules.domain.changes import (
+    check_fields,
+    effective,
+    new_ticket_fields,
+    ticket_record,
+    with_changes,
+)
+from zentra_rules.domain.errors import ConflictError, InputError, NotFoundError
+from zentra_rules.domain.values import as_datetime, iso
+from zentra_rules.store.models import (
+    Asset,
+    Change,
+    Event,
+    Ticket,
+    TicketHistory,
+    TicketLink,
+    TicketNote,
+    User,
+)
 
 Record = dict[str, Any]
 # Reference fields read through when a run loads its subject: (record kind, field, target kind).

@@ -10,9 +10,9 @@ from typing import Any
 
 import peewee as pw
 
-from ..errors import ConflictError, NotFoundError
-from ..values import as_datetime, iso
-from .models import (
+from zentra_rules.domain.errors import ConflictError, NotFoundError
+from zentra_rules.domain.values import as_datetime, iso
+from zentra_rules.store.models import (
     AuditLog,
     AutomationRule,
     Definition,

@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from zentra_rules.errors import DeliveryError, InputError, WebhookVerificationError
+from zentra_rules.domain.errors import DeliveryError, InputError, WebhookVerificationError
 
 PREFIX = "whsec_"
 USER_AGENT = "Zentra-Webhooks/1"

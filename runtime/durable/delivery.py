@@ -6,12 +6,12 @@ import json
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from zentra_rules import notify, webhooks
-from zentra_rules.errors import DeliveryError, NotFoundError
-from zentra_rules.values import text
+from zentra_rules.domain.errors import DeliveryError, NotFoundError
+from zentra_rules.domain.values import text
+from zentra_rules.integrations import notify, webhooks
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from runtime.durable.engine import Engine
 
 LEASE_MARGIN = 30.0        # seconds beyond the send's own timeout before another worker may retry
 MAX_BACKOFF = 3600.0

@@ -7,18 +7,17 @@ import logging
 from pathlib import Path
 from typing import Any, TextIO
 
-from .errors import InputError
+from zentra_rules.domain.errors import InputError
 
 
 def _app(args: argparse.Namespace) -> Any:
-    from runtime.app import open_app
-
-    from .config import load
+    from zentra_rules.domain.config import load
+    from zentra_rules.interfaces.process import open_app
     return open_app(load(args.config))
 
 
 def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from runtime.tasks import run_worker
+    from runtime.durable.queue import run_worker
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = _app(args)
     config = app.engine.config
@@ -28,8 +27,7 @@ def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from server import serve
-
-    from .config import load
+    from zentra_rules.domain.config import load
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     serve(load(args.config), args.host, args.port)
     return 0
@@ -70,9 +68,8 @@ def cmd_translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Legacy rules to zflow: one rule as its own workflow; a list as per-event workflows."""
     from compiler import compile_text
     from compiler.legacy import LegacyError, translate, translate_rule
-
-    from .cli import _read_json
-    from .errors import CompileError
+    from zentra_rules.domain.errors import CompileError
+    from zentra_rules.interfaces.cli import _read_json
     doc = _read_json(args.file)
     total = len(doc) if isinstance(doc, list) else 1
     rules = f"{total} rule{'s' * (total != 1)}"

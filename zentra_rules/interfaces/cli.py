@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from .errors import CompileError, InputError, ZentraError
-from .values import as_datetime
+from zentra_rules.domain.errors import CompileError, InputError, ZentraError
+from zentra_rules.domain.values import as_datetime
 
 
 def _read(path: str) -> str:
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="who caused the event (event.actor)")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
     p.set_defaults(func=cmd_dry_run)
-    from .cli_ops import add_commands
+    from zentra_rules.interfaces.commands import add_commands
     add_commands(sub)
     return parser
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .changes import FIELD_STATEMENTS
-from .errors import RunError
-from .messages import USER_ADDRESS
-from .store import Store
-from .values import as_datetime, text
+from zentra_rules.domain.changes import FIELD_STATEMENTS
+from zentra_rules.domain.errors import RunError
+from zentra_rules.domain.messages import USER_ADDRESS
+from zentra_rules.domain.values import as_datetime, text
+from zentra_rules.store import Store
 
 CHAT = {"slack": "slack dm", "teams": "teams dm"}
 Record = dict[str, Any]

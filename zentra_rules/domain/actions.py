@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Final
 
-from .schema import ANY, DATETIME, DURATION, LIFECYCLES, NUMBER, STRING, TICKET_STATUS, Type, enum
+from zentra_rules.domain.schema import (
+    ANY,
+    DATETIME,
+    DURATION,
+    LIFECYCLES,
+    NUMBER,
+    STRING,
+    TICKET_STATUS,
+    Type,
+    enum,
+)
 
 
 @dataclass(frozen=True)

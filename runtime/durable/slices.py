@@ -6,18 +6,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from zentra_rules.effects import StoreWorld
-from zentra_rules.errors import InputError, RunError
-from zentra_rules.plan import Op, Plan
-from zentra_rules.values import as_datetime
-
-from . import vm
-from .delivery import backoff
-from .drive import EffectFailed, Step, drive
-from .reads import fresh, watched
+from runtime import vm
+from runtime.drive import EffectFailed, Step, drive
+from runtime.durable.delivery import backoff
+from runtime.durable.reads import fresh, watched
+from zentra_rules.domain.errors import InputError, RunError
+from zentra_rules.domain.plan import Op, Plan
+from zentra_rules.domain.values import as_datetime
+from zentra_rules.store.world import StoreWorld
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from runtime.durable.engine import Engine
 
 MAX_REDO = 20
 MAX_ATTEMPTS = 10   # a slice that keeps killing its worker is given up, with the reason

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from zentra_rules.expr import regex_error
-from zentra_rules.schema import (
+from compiler.context import Context
+from zentra_rules.domain.evaluation import regex_error
+from zentra_rules.domain.schema import (
     ANY,
     BOOL,
     DATETIME,
@@ -20,10 +21,8 @@ from zentra_rules.schema import (
     Type,
     ref,
 )
-from zentra_rules.suggest import did_you_mean
-from zentra_rules.values import FUNCTIONS, as_datetime
-
-from .context import Context
+from zentra_rules.domain.suggest import did_you_mean
+from zentra_rules.domain.values import FUNCTIONS, as_datetime
 
 IR = list[Any]
 

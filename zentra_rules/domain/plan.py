@@ -2,7 +2,7 @@
 
 Expressions and conditions live in `constants` as JSON trees (see `expr.py`); instructions refer
 to them by index. A plan never holds Python objects that JSON cannot carry, so it can be stored,
-hashed and diffed; `zentra_rules.expr` turns its constants into closures when it runs.
+hashed and diffed; `zentra_rules.domain.evaluation` turns its constants into closures when it runs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from .errors import PlanError
+from zentra_rules.domain.errors import PlanError
 
 FORMAT_VERSION = 1
 

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
 
-from .. import jsonlimits
-from ..errors import InputError, NotFoundError, ZentraError
-from ..schema import RECORDS, TRIGGERS
-from ..store.runs import unreadable
-from ..webhooks import new_secret, sign
-from .http import Call, HTTPError, need
+from zentra_rules.domain import jsonlimits
+from zentra_rules.domain.errors import InputError, NotFoundError, ZentraError
+from zentra_rules.domain.schema import RECORDS, TRIGGERS
+from zentra_rules.integrations.webhooks import new_secret, sign
+from zentra_rules.interfaces.api.http import Call, HTTPError, need
+from zentra_rules.interfaces.web import SAMPLES
+from zentra_rules.store.runs import unreadable
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-SAMPLES = Path(__file__).resolve().parent.parent / "web" / "static" / "samples.json"
 
 
 def _state(call: Call) -> Any:
@@ -77,8 +76,8 @@ def deactivate(call: Call) -> dict[str, Any]:
 # -- the playground ----------------------------------------------------------------------
 def check(call: Call) -> dict[str, Any]:
     from compiler import compile_text
-    from zentra_rules.errors import CompileError
-    from zentra_rules.plan import Op
+    from zentra_rules.domain.errors import CompileError
+    from zentra_rules.domain.plan import Op
     source = need(call.body, "source", str)
     try:
         result = compile_text(source, "workflow.zflow")   # the name publishing gives it too

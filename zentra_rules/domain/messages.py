@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from .errors import RunError
-from .schema import RECORD_KINDS
-from .values import as_datetime, iso, text
+from zentra_rules.domain.errors import RunError
+from zentra_rules.domain.schema import RECORD_KINDS
+from zentra_rules.domain.values import as_datetime, iso, text
 
 Record = dict[str, Any]
 # channel -> the user field that reaches a user on it

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from huey import Huey
 
-from zentra_rules.clock import Clock, SystemClock
-from zentra_rules.config import Config
+from runtime.durable.engine import Engine
+from runtime.durable.queue import HueyQueue, make_huey
+from zentra_rules.domain.clock import Clock, SystemClock
+from zentra_rules.domain.config import Config
 from zentra_rules.store import Store, open_store
-
-from .engine import Engine
-from .tasks import HueyQueue, make_huey
 
 
 @dataclass

@@ -8,10 +8,10 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from .errors import InputError
-from .schema import READ_ONLY, RECORDS
-from .suggest import did_you_mean
-from .values import as_datetime, iso
+from zentra_rules.domain.errors import InputError
+from zentra_rules.domain.schema import READ_ONLY, RECORDS
+from zentra_rules.domain.suggest import did_you_mean
+from zentra_rules.domain.values import as_datetime, iso
 
 Record = dict[str, Any]
 # Kept by the desk, never a change a run makes (and `kind` marks a created ticket in run state).

@@ -8,7 +8,7 @@ from urllib.parse import quote, unquote
 
 import apprise
 
-from zentra_rules.errors import DeliveryError
+from zentra_rules.domain.errors import DeliveryError
 
 # statement channel -> integration (the key in `urls`, config `integrations.<key>.url`)
 CHANNELS: Mapping[str, str] = {"email": "email", "slack": "slack", "slack dm": "slack",

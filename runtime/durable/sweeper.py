@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from zentra_rules.effects import ask_approvers
-from zentra_rules.values import as_datetime, iso
+from zentra_rules.domain.values import as_datetime, iso
+from zentra_rules.store.world import ask_approvers
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from runtime.durable.engine import Engine
 
 CRON_CATCH_UP = timedelta(hours=1)   # minutes missed while everything was down, fired late
 

@@ -12,9 +12,8 @@ from urllib.parse import urlsplit
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import TaskWrapper
 
-from zentra_rules.errors import InputError
-
-from .engine import Engine
+from runtime.durable.engine import Engine
+from zentra_rules.domain.errors import InputError
 
 log = logging.getLogger("zentra.worker")
 

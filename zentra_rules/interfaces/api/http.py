@@ -11,14 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .. import jsonlimits
-from ..errors import (
-    CompileError,
-    ConflictError,
-    ForbiddenError,
-    NotFoundError,
-    ZentraError,
-)
+from zentra_rules.domain import jsonlimits
+from zentra_rules.domain.errors import CompileError, ConflictError, ForbiddenError, NotFoundError, ZentraError
 
 log = logging.getLogger("zentra.http")
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .limits import Limits
-from .suggest import did_you_mean
+from zentra_rules.domain.errors import InputError
+from zentra_rules.domain.limits import Limits
+from zentra_rules.domain.suggest import did_you_mean
 
 DEFAULT_FILE = "zentra.toml"
 

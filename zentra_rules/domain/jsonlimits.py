@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from .errors import InputError
+from zentra_rules.domain.errors import InputError
 
 MAX_DEPTH = 64            # objects and lists inside each other, in anything stored or sent
 MAX_BODY_DEPTH = 32       # in a body: a record nests a few levels; what the desk wraps it in

@@ -16,18 +16,17 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from zentra_rules.clock import Clock
-from zentra_rules.config import Config
-from zentra_rules.effects import ask_approvers
-from zentra_rules.errors import InputError, NotFoundError
-from zentra_rules.expr import explain
-from zentra_rules.plan import Plan
-from zentra_rules.schema import TRIGGERS
+from runtime.durable import delivery, reads, slices, sweeper
+from runtime.events import SCENARIO_EVENT, event_data
+from runtime.matcher import Matcher
+from zentra_rules.domain.clock import Clock
+from zentra_rules.domain.config import Config
+from zentra_rules.domain.errors import InputError, NotFoundError
+from zentra_rules.domain.evaluation import explain
+from zentra_rules.domain.plan import Plan
+from zentra_rules.domain.schema import TRIGGERS
 from zentra_rules.store import Store
-
-from . import delivery, reads, slices, sweeper
-from .events import SCENARIO_EVENT, event_data
-from .matcher import Matcher
+from zentra_rules.store.world import ask_approvers
 
 # The events every write of a record emits (assets and changes: not triggers, only notices).
 RECORD_UPDATES = ("ticket.updated", "asset.updated", "change.updated")
@@ -78,7 +77,7 @@ class Engine:
         return out
 
     def directory(self, plans: list[Plan], event: str, subject: Any) -> dict[str, Any]:
-        """The desk's records a dry run of `plans` on `subject` reads (see runtime.reads)."""
+        """The desk's records a dry run of `plans` on `subject` reads (see runtime.durable.reads)."""
         return reads.directory(self.store, plans, event, subject)
 
     def plan(self, version_id: int) -> Plan:

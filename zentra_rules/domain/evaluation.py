@@ -21,7 +21,7 @@ from typing import Any
 
 import re2
 
-from . import values as V
+from zentra_rules.domain import values as V
 
 Env = dict[str, Any]
 Fn = Callable[[Env], Any]

@@ -1,9 +1,11 @@
-"""Condition trees compiled to Python functions through the `ast` module, for speed.
+"""Condition code: a plan's constants as Python functions, built once per plan and cached on it.
 
-The tree is the checked, typed condition of a plan; every user value enters the generated code
-as an `ast.Constant` (or as a prebuilt closure from `expr.py`), never as source text, and no
-user text is ever passed to `eval`/`exec`. The closures of `expr.compile_condition` remain the
-reference semantics; tests check that both agree on random conditions and subjects.
+WHERE conditions are compiled to Python functions through the `ast` module, for speed. The tree
+is the checked, typed condition of a plan; every user value enters the generated code as an
+`ast.Constant` (or as a prebuilt closure from `zentra_rules.domain.evaluation`), never as source
+text, and no user text is ever passed to `eval`/`exec`. The closures of
+`evaluation.compile_condition` remain the reference semantics; tests check that both agree on
+random conditions and subjects.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import ast
 import itertools
 from typing import Any
 
-from . import values as V
-from .expr import Pred, compile_condition, compile_value
+from zentra_rules.domain import values as V
+from zentra_rules.domain.evaluation import Fn, Pred, compile_condition, compile_value
+from zentra_rules.domain.plan import Plan
 
 _SCALARS = (str, int, float, bool, type(None))
 _EMPTY: dict[str, Any] = {}   # stands in for a missing root; only ever read
@@ -136,3 +139,26 @@ def generate_condition(node: list[Any]) -> Pred:
     code = compile(module, "<zflow condition>", "exec")
     exec(code, gen.namespace)
     return gen.namespace["zflow_condition"]  # type: ignore[no-any-return]
+
+
+def value_fn(plan: Plan, index: int) -> Fn:
+    cache: dict[Any, Any] = plan._cache
+    key = ("v", index)
+    if key not in cache:
+        cache[key] = compile_value(plan.constants[index])
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def condition_fn(plan: Plan, index: int) -> Pred:
+    cache: dict[Any, Any] = plan._cache
+    key = ("c", index)
+    if key not in cache:
+        cache[key] = generate_condition(plan.constants[index])
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def where_fn(plan: Plan) -> Pred:
+    """The plan's WHERE condition (always true when it has none)."""
+    if plan.condition < 0:
+        return lambda env: True
+    return condition_fn(plan, plan.condition)

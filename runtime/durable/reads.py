@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from zentra_rules.plan import Plan
-from zentra_rules.schema import RECORD_KINDS
+from runtime.drive import views
+from runtime.events import parse_event, subject_root
+from zentra_rules.domain.plan import Plan
+from zentra_rules.domain.schema import RECORD_KINDS
 from zentra_rules.store import Store
-
-from .drive import views
-from .events import parse_event, subject_root
 
 
 def fresh(store: Store, plan: Plan, ex: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:

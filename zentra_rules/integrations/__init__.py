@@ -1,0 +1,1 @@
+"""The outside world the engine talks to: notifications through Apprise, signed webhooks over HTTP."""
