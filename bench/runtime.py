@@ -119,10 +119,10 @@ def engine_round(tmp: Path, tag: str, n: int, compiled: list[Plan]) -> tuple[flo
 
         seconds, (ids, tasks) = timed(work)
         check_routed(app.store, ids)
-        runs = app.store.executions(limit=10 * n)
+        runs = app.store.runs.executions(limit=10 * n)
         assert len(runs) == n and all(r["status"] == "completed" for r in runs), \
             [r["status"] for r in runs][:10]
-        sends = app.store.sends()
+        sends = app.store.outbox.sends()
         assert len(sends) == n and all(s["status"] == "pending" for s in sends)
         assert drain(app.huey, engine.clock.now()) == 0
         return seconds, tasks
@@ -142,13 +142,13 @@ def baseline_round(tmp: Path, tag: str, n: int, hold: bool = True) -> float:
             ids = []
             for i in range(n):
                 with store.tx():
-                    record, _ = store.create_ticket({"title": f"VPN down {i}", **FIELDS},
+                    record, _ = store.records.create_ticket({"title": f"VPN down {i}", **FIELDS},
                                                     datetime.now(UTC), "api")
                 with store.tx():
                     now = datetime.now(UTC)
-                    store.update_ticket(record["id"], {"team": "Network"}, now, "bench")
-                    store.add_note(record["id"], "internal", NOTE, "bench", now)
-                    store.queue_send("slack", "#incidents", {"subject": None, "body": "VPN down"},
+                    store.records.update_ticket(record["id"], {"team": "Network"}, now, "bench")
+                    store.records.add_note(record["id"], "internal", NOTE, "bench", now)
+                    store.outbox.queue_send("slack", "#incidents", {"subject": None, "body": "VPN down"},
                                      now)
                 ids.append(record["id"])
             return ids
@@ -166,9 +166,9 @@ def baseline_round(tmp: Path, tag: str, n: int, hold: bool = True) -> float:
 
 def check_routed(store: Store, ids: list[str]) -> None:
     for ticket_id in ids:
-        ticket = store.get_ticket(ticket_id)
+        ticket = store.records.get_ticket(ticket_id)
         assert ticket is not None and ticket.get("team") == "Network", ticket
-        assert [x["body"] for x in store.notes(ticket_id)] == [NOTE], ticket_id
+        assert [x["body"] for x in store.records.notes(ticket_id)] == [NOTE], ticket_id
 
 
 def bench_throughput(n: int, rounds: int) -> None:
@@ -368,7 +368,7 @@ workers = 1
         def ticket(k: int, timeout: float = SAMPLE_TIMEOUT) -> float:
             t0 = time.perf_counter()
             ticket_id = app.engine.create_ticket({"title": f"VPN down {k}", **FIELDS})["id"]
-            return until(lambda: (app.store.get_ticket(ticket_id) or {}).get("team") == "Network",
+            return until(lambda: (app.store.records.get_ticket(ticket_id) or {}).get("team") == "Network",
                          timeout, f"ticket {ticket_id} to be routed", workers) - t0
 
         def bare(timeout: float = SAMPLE_TIMEOUT) -> float:
@@ -395,7 +395,7 @@ workers = 1
             for out, sample in (order if k % 2 == 0 else order[::-1]):
                 time.sleep(rng.uniform(0.05, 0.25))
                 out.append(sample())
-        runs = app.store.executions(limit=10 * (n + warm))
+        runs = app.store.runs.executions(limit=10 * (n + warm))
         assert len(runs) == n + warm and all(r["status"] == "completed" for r in runs), \
             [r["status"] for r in runs][:10]
         return engine_s, bare_s, start_seconds

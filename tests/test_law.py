@@ -168,7 +168,7 @@ class Law:
     def __init__(self, url: str):
         self.rig = Rig(url)
         for user in USERS:
-            self.rig.store.create_user(dict(user))
+            self.rig.store.records.create_user(dict(user))
         for asset in ASSETS:
             self.rig.engine.put_asset(dict(asset), create=True)
         self.rig.settle()
@@ -189,10 +189,10 @@ class Law:
         rig.engine.publish(plans, "law")
         ticket = rig.engine.create_ticket({**case["ticket"], "category": f"law-{n}"})
         rig.settle()
-        run = rig.store.executions(workflow=f"law-{n}")[0]
+        run = rig.store.runs.executions(workflow=f"law-{n}")[0]
         self._drive(run["id"], timeline, start + HORIZON)
-        run = rig.store.execution(run["id"])
-        rig.store.activate(f"law-{n}", None)
+        run = rig.store.runs.execution(run["id"])
+        rig.store.definitions.activate(f"law-{n}", None)
 
         created = [run["state"]["vars"][name]["id"] for name in _created_order(run["state"])]
         records = rig.engine.directory(plans, "ticket.created", ticket)
@@ -207,13 +207,13 @@ class Law:
         assert real.get("reason") == dry.get("reason"), context
         assert world.created == created, context
         for key in [("ticket", ticket["id"]), *(("ticket", i) for i in created)]:
-            assert rig.store.get_ticket(key[1]) == world.records[key], f"record {key}{context}"
-        outbox = [(s["channel"], s["target"], s["payload"]) for s in rig.store.sends(run["id"])]
+            assert rig.store.records.get_ticket(key[1]) == world.records[key], f"record {key}{context}"
+        outbox = [(s["channel"], s["target"], s["payload"]) for s in rig.store.outbox.sends(run["id"])]
         shown = [(s["channel"], s["to"], {k: v for k, v in s.items()
                                           if k not in ("channel", "to", "not_before")})
                  for s in world.sends]
         assert outbox == shown, context
-        notes = [(n["kind"], n["body"]) for n in rig.store.notes(ticket["id"])]
+        notes = [(n["kind"], n["body"]) for n in rig.store.records.notes(ticket["id"])]
         assert notes == [(n["kind"], n["body"]) for n in world.notes if n["kind"] != "link"]
         for label, hit in (("examples", True), (f"status {real['status']}", True),
                            ("created tickets", bool(created)), ("sends", bool(outbox)),
@@ -226,7 +226,7 @@ class Law:
         rig = self.rig
         pending = list(timeline)
         while True:
-            run = rig.store.execution(execution)
+            run = rig.store.runs.execution(execution)
             wake = (_earliest(run["state"], vm.waits(run["state"]))
                     if run["status"] == "waiting" else None)
             times = [t["at"] for t in pending] + ([wake] if wake else [])
@@ -245,7 +245,7 @@ class Law:
     def _happen(self, run: dict[str, Any], item: dict[str, Any]) -> None:
         rig = self.rig
         if "decide" in item:
-            request = rig.store.approval_of(run["id"], item["decide"])
+            request = rig.store.approvals.approval_of(run["id"], item["decide"])
             if request is None:
                 return
             with contextlib.suppress(ZentraError):   # decided already, or timed out: no change

@@ -815,7 +815,7 @@ def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, tic
         record = rig.engine.create_ticket(_store_fields(ticket))
     elif event_name == "ticket.sla_breached":
         with rig.store.tx():
-            breach = rig.store.emit("ticket.sla_breached", rig.clock.now(), subject_kind="ticket",
+            breach = rig.store.events.emit("ticket.sla_breached", rig.clock.now(), subject_kind="ticket",
                                     subject=record, actor="sla")
         rig.engine.queue.process(breach)
     else:
@@ -825,7 +825,7 @@ def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, tic
         if not changes or (event_name == "ticket.status_changed" and "status" not in changes) \
                 or ("status" in changes and changes["status"] is None):   # the desk keeps one
             for d in published:
-                rig.store.activate(d["name"], None)
+                rig.store.definitions.activate(d["name"], None)
             return None          # no such event happens to this ticket
         record = rig.engine.update_ticket(record["id"], changes)
         desk_fields = ("updatedAt",)
@@ -834,20 +834,20 @@ def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, tic
         if same or (event_name == "ticket.status_changed"
                     and record.get("status") == before.get("status")):
             for d in published:   # as stored (a missing status is `new`), nothing changed
-                rig.store.activate(d["name"], None)
+                rig.store.definitions.activate(d["name"], None)
             return None
     rig.settle()
     for d in published:
-        rig.store.activate(d["name"], None)
-    stored = rig.store.get_ticket(record["id"])
+        rig.store.definitions.activate(d["name"], None)
+    stored = rig.store.records.get_ticket(record["id"])
     expected, _ = legacy_outcome(rule_list, event_name, record, before)
-    runs = [r for r in rig.store.executions(ticket=record["id"])
+    runs = [r for r in rig.store.runs.executions(ticket=record["id"])
             if r["workflow"] == f"legacy {event_name}"]
     assert all(r["status"] == "completed" for r in runs), runs
     outputs: list[tuple[Any, ...]] = []
-    for note_row in rig.store.notes(record["id"]):
+    for note_row in rig.store.records.notes(record["id"]):
         outputs.append(("note" if note_row["kind"] == "internal" else "reply", note_row["body"]))
-    for send in rig.store.sends():
+    for send in rig.store.outbox.sends():
         if send["execution"] not in {r["id"] for r in runs}:
             continue
         body = send["payload"].get("body")

@@ -50,12 +50,12 @@ def only(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def start_joiner(rig: Rig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    rig.store.create_user({"id": "maria", "email": "maria@example.com", "name": "Maria"})
+    rig.store.records.create_user({"id": "maria", "email": "maria@example.com", "name": "Maria"})
     rig.publish(NEW_JOINER)
     rig.engine.receive_webhook("hr", JOINER, webhook_id="msg_1")
     rig.settle()
-    execution = only(rig.store.executions(workflow="new-joiner"))
-    created = [rig.store.get_ticket(i) for i in range(1, 4)]
+    execution = only(rig.store.runs.executions(workflow="new-joiner"))
+    created = [rig.store.records.get_ticket(i) for i in range(1, 4)]
     return execution, [t for t in created if t]
 
 
@@ -65,12 +65,12 @@ def test_seed_workflow_routes_an_urgent_network_ticket(rig: Rig) -> None:
                                        "category": "Network"})
     other = rig.engine.create_ticket({"title": "Printer", "priority": "low", "category": "Network"})
     rig.settle()
-    assert rig.store.get_ticket(ticket["id"])["team"] == "Network"
-    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["Auto-routed by urgency rule"]
-    assert "team" not in rig.store.get_ticket(other["id"])
-    execution = only(rig.store.executions(ticket=ticket["id"]))
+    assert rig.store.records.get_ticket(ticket["id"])["team"] == "Network"
+    assert [n["body"] for n in rig.store.records.notes(ticket["id"])] == ["Auto-routed by urgency rule"]
+    assert "team" not in rig.store.records.get_ticket(other["id"])
+    execution = only(rig.store.runs.executions(ticket=ticket["id"]))
     assert execution["status"] == "completed" and execution["version"] == 1
-    slack = only([s for s in rig.store.sends() if s["channel"] == "slack"])
+    slack = only([s for s in rig.store.outbox.sends() if s["channel"] == "slack"])
     assert slack["target"] == "#incidents"
 
 
@@ -80,37 +80,37 @@ def test_new_joiner_approved(rig: Rig) -> None:
                                              "Assign desk for Ana"]
     assert [t["team"] for t in created] == ["Field IT", "IAM", "Facilities"]
     assert execution["status"] == "waiting"
-    request = only(rig.store.approvals(status="pending", user="maria"))
-    asked = [s for s in rig.store.sends() if s["target"] == "maria@example.com"]
+    request = only(rig.store.approvals.listing(status="pending", user="maria"))
+    asked = [s for s in rig.store.outbox.sends() if s["target"] == "maria@example.com"]
     assert len(asked) == 1 and "Approval needed" in asked[0]["payload"]["subject"]
     rig.jump(hours=12)
-    reminders = [s for s in rig.store.sends() if "Reminder" in (s["payload"]["subject"] or "")]
+    reminders = [s for s in rig.store.outbox.sends() if "Reminder" in (s["payload"]["subject"] or "")]
     assert len(reminders) == 1
     with pytest.raises(ForbiddenError):
         rig.engine.decide(request["id"], "somebody-else", "approve")
     rig.engine.decide(request["id"], "maria", "approve", "welcome!")
     rig.settle()
-    assert [rig.store.get_ticket(t["id"])["status"] for t in created] == ["ready"] * 3
-    assert only([s for s in rig.store.sends() if s["channel"] == "slack"])["payload"]["body"] == \
+    assert [rig.store.records.get_ticket(t["id"])["status"] for t in created] == ["ready"] * 3
+    assert only([s for s in rig.store.outbox.sends() if s["channel"] == "slack"])["payload"]["body"] == \
         "New joiner Ana approved"
     with pytest.raises(ConflictError):
         rig.engine.decide(request["id"], "maria", "reject")
     rig.jump(days=30)
-    survey = only([s for s in rig.store.sends() if s["payload"].get("kind") == "survey"])
+    survey = only([s for s in rig.store.outbox.sends() if s["payload"].get("kind") == "survey"])
     assert survey["target"] == "ana@example.com"
-    done = rig.store.execution(execution["id"])
+    done = rig.store.runs.execution(execution["id"])
     assert done["status"] == "completed"
-    assert rig.store.decisions(request["id"])[0]["comment"] == "welcome!"
+    assert rig.store.approvals.decisions(request["id"])[0]["comment"] == "welcome!"
 
 
 def test_new_joiner_rejected(rig: Rig) -> None:
     _, created = start_joiner(rig)
-    request = only(rig.store.approvals(status="pending"))
+    request = only(rig.store.approvals.listing(status="pending"))
     rig.jump(hours=1)
     rig.engine.decide(request["id"], "maria@example.com", "reject", "no budget")
     rig.settle()
-    assert [rig.store.get_ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
-    mail = only([s for s in rig.store.sends() if s["target"] == "hr@example.com"])
+    assert [rig.store.records.get_ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
+    mail = only([s for s in rig.store.outbox.sends() if s["target"] == "hr@example.com"])
     assert mail["payload"] == {"subject": "New joiner Ana: not approved", "body": "Outcome: rejected"}
 
 
@@ -118,35 +118,35 @@ def test_new_joiner_times_out_after_reminders(rig: Rig) -> None:
     execution, created = start_joiner(rig)
     for _ in range(4):
         rig.jump(hours=12)
-    assert rig.store.approvals()[0]["status"] == "timed_out"
-    reminders = [s for s in rig.store.sends() if "Reminder" in (s["payload"]["subject"] or "")]
+    assert rig.store.approvals.listing()[0]["status"] == "timed_out"
+    reminders = [s for s in rig.store.outbox.sends() if "Reminder" in (s["payload"]["subject"] or "")]
     assert len(reminders) == 3      # at 12, 24 and 36 hours; none at the deadline itself
-    assert [rig.store.get_ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
-    mail = only([s for s in rig.store.sends() if s["target"] == "hr@example.com"])
+    assert [rig.store.records.get_ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
+    mail = only([s for s in rig.store.outbox.sends() if s["target"] == "hr@example.com"])
     assert mail["payload"]["body"] == "Outcome: timed_out"
     rig.jump(hours=1)
-    assert len([s for s in rig.store.sends() if s["target"] == "hr@example.com"]) == 1
-    assert rig.store.execution(execution["id"])["status"] == "waiting"   # the 30-day wait
+    assert len([s for s in rig.store.outbox.sends() if s["target"] == "hr@example.com"]) == 1
+    assert rig.store.runs.execution(execution["id"])["status"] == "waiting"   # the 30-day wait
 
 
 def test_a_decision_at_the_deadline_loses_to_the_timeout(rig: Rig) -> None:
     start_joiner(rig)
-    request = only(rig.store.approvals(status="pending"))
+    request = only(rig.store.approvals.listing(status="pending"))
     rig.clock.advance(hours=48)
     with pytest.raises(ConflictError, match="timed out"):
         rig.engine.decide(request["id"], "maria", "approve")
     rig.settle()
-    assert rig.store.approval(request["id"])["status"] == "timed_out"
+    assert rig.store.approvals.approval(request["id"])["status"] == "timed_out"
 
 
 def test_a_decision_racing_the_timeout_has_one_outcome(rig: Rig) -> None:
-    rig.store.create_user({"id": "maria", "email": "maria@example.com"})
+    rig.store.records.create_user({"id": "maria", "email": "maria@example.com"})
     rig.publish(NEW_JOINER.replace("wait for approval manager or 48 hours",
                                    "wait for approval manager or 1 hours"))
     for n in range(8):
         rig.engine.receive_webhook("hr", {**JOINER, "name": f"N{n}"})
     rig.settle()
-    requests = rig.store.approvals(status="pending")
+    requests = rig.store.approvals.listing(status="pending")
     assert len(requests) == 8
     rig.clock.advance(hours=2)   # past the wait's own deadline, before the request's timeout
     outcomes = []
@@ -172,16 +172,16 @@ def test_a_decision_racing_the_timeout_has_one_outcome(rig: Rig) -> None:
             t.start()
         for t in threads:
             t.join()
-        outcomes.append(rig.store.approval(request["id"])["status"])
+        outcomes.append(rig.store.approvals.approval(request["id"])["status"])
         if isinstance(results["decide"], ConflictError):
             assert outcomes[-1] == "timed_out"
         else:
             assert outcomes[-1] == "approved"
     rig.settle()
     for request, outcome in zip(requests, outcomes, strict=True):
-        run = rig.store.execution(request["execution"])
+        run = rig.store.runs.execution(request["execution"])
         assert run["state"]["vars"]["manager"]["outcome"] == outcome
-        notes = [s for s in rig.store.sends(request["execution"])
+        notes = [s for s in rig.store.outbox.sends(request["execution"])
                  if s["channel"] in ("slack", "email") and s["target"] != "maria@example.com"]
         assert len(notes) == 1   # exactly one branch ran
 
@@ -191,15 +191,15 @@ def test_wait_until_is_rechecked_when_the_subject_changes(rig: Rig) -> None:
     ticket = rig.engine.create_ticket({"title": "Need info", "status": "open"})
     rig.engine.update_ticket(ticket["id"], {"status": "pending"})
     rig.settle()
-    run = only(rig.store.executions(workflow="pending-follow-up"))
+    run = only(rig.store.runs.executions(workflow="pending-follow-up"))
     assert run["status"] == "waiting"
     rig.jump(hours=5)
     rig.engine.update_ticket(ticket["id"], {"status": "open"}, actor="requester")
     rig.settle()
-    assert rig.store.execution(run["id"])["status"] == "completed"
-    assert rig.store.notes(ticket["id"]) == []
+    assert rig.store.runs.execution(run["id"])["status"] == "completed"
+    assert rig.store.records.notes(ticket["id"]) == []
     rig.jump(days=10)
-    assert rig.store.get_ticket(ticket["id"])["status"] == "open"
+    assert rig.store.records.get_ticket(ticket["id"])["status"] == "open"
 
 
 def test_a_48_hour_wait_resolves_once(rig: Rig) -> None:
@@ -208,11 +208,11 @@ def test_a_48_hour_wait_resolves_once(rig: Rig) -> None:
     ticket = rig.engine.create_ticket({"title": "Hold"})
     rig.settle()
     rig.jump(hours=47, minutes=59)
-    assert rig.store.notes(ticket["id"]) == []
+    assert rig.store.records.notes(ticket["id"]) == []
     rig.jump(minutes=1)
     rig.jump(hours=1)
-    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["after the wait"]
-    assert only(rig.store.executions())["status"] == "completed"
+    assert [n["body"] for n in rig.store.records.notes(ticket["id"])] == ["after the wait"]
+    assert only(rig.store.runs.executions())["status"] == "completed"
 
 
 def test_an_execution_keeps_the_version_it_started_with(rig: Rig) -> None:
@@ -223,9 +223,9 @@ def test_an_execution_keeps_the_version_it_started_with(rig: Rig) -> None:
         {"kind": "workflow", "name": "v", "version": 2}]
     second = rig.engine.create_ticket({"title": "B"})
     rig.jump(hours=1)
-    assert [n["body"] for n in rig.store.notes(first["id"])] == ["one"]
-    assert [n["body"] for n in rig.store.notes(second["id"])] == ["two"]
-    assert sorted(e["version"] for e in rig.store.executions()) == [1, 2]
+    assert [n["body"] for n in rig.store.records.notes(first["id"])] == ["one"]
+    assert [n["body"] for n in rig.store.records.notes(second["id"])] == ["two"]
+    assert sorted(e["version"] for e in rig.store.runs.executions()) == [1, 2]
 
 
 def test_a_self_retriggering_workflow_stops_at_the_cascade_limit(rig: Rig) -> None:
@@ -233,12 +233,12 @@ def test_a_self_retriggering_workflow_stops_at_the_cascade_limit(rig: Rig) -> No
     ticket = rig.engine.create_ticket({"title": "Loop"})
     rig.engine.update_ticket(ticket["id"], {"priority": "high"})
     rig.settle()
-    runs = rig.store.executions(workflow="bump")
+    runs = rig.store.runs.executions(workflow="bump")
     stopped = only([r for r in runs if r["status"] == "stopped"])
     assert "cascade limit reached" in stopped["reason"]
     assert len([r for r in runs if r["status"] == "completed"]) == rig.config.limits.cascade_depth + 1
-    assert rig.store.get_ticket(ticket["id"])["escalationLevel"] == 9
-    assert rig.store.verify_audit() is None
+    assert rig.store.records.get_ticket(ticket["id"])["escalationLevel"] == 9
+    assert rig.store.audit.verify() is None
 
 
 def test_the_rate_limit_stops_a_workflow_on_one_subject(rig: Rig) -> None:
@@ -247,7 +247,7 @@ def test_the_rate_limit_stops_a_workflow_on_one_subject(rig: Rig) -> None:
     for n in range(25):
         rig.engine.update_ticket(ticket["id"], {"description": f"edit {n}"})
     rig.settle()
-    runs = rig.store.executions(workflow="count")
+    runs = rig.store.runs.executions(workflow="count")
     assert len([r for r in runs if r["status"] == "completed"]) == 20
     assert all("rate limit" in r["reason"] for r in runs if r["status"] == "stopped")
 
@@ -259,12 +259,12 @@ def test_cron_fires_once_per_matching_minute(rig: Rig) -> None:
     rig.settle()
     rig.jump(minutes=2)
     rig.settle()
-    runs = rig.store.executions(workflow="digest")
+    runs = rig.store.runs.executions(workflow="digest")
     assert len(runs) == 1 and runs[0]["status"] == "completed"
     rig.jump(hours=23, minutes=59)
-    assert len(rig.store.executions(workflow="digest")) == 1
+    assert len(rig.store.runs.executions(workflow="digest")) == 1
     rig.jump(minutes=1)
-    assert len(rig.store.executions(workflow="digest")) == 2
+    assert len(rig.store.runs.executions(workflow="digest")) == 2
 
 
 def test_sla_breach_fires_once(rig: Rig) -> None:
@@ -274,7 +274,7 @@ def test_sla_breach_fires_once(rig: Rig) -> None:
     rig.settle()
     rig.jump(hours=2)
     rig.jump(hours=2)
-    runs = rig.store.executions(ticket=ticket["id"])
+    runs = rig.store.runs.executions(ticket=ticket["id"])
     assert [r["trigger"] for r in runs] == ["ticket.sla_breached"]
 
 
@@ -284,39 +284,39 @@ def test_a_scenario_does_what_it_says_to_the_ticket(rig: Rig) -> None:
                                        "custom": {"duplicateOf": "1042"}})
     execution = rig.engine.start_scenario("close-as-duplicate", ticket["id"], actor="agent:sam")
     rig.settle()
-    run = rig.store.execution(execution)
+    run = rig.store.runs.execution(execution)
     assert run["kind"] == "scenario" and run["status"] == "completed", run
-    after = rig.store.get_ticket(ticket["id"])
+    after = rig.store.records.get_ticket(ticket["id"])
     assert after["status"] == "closed" and after["tags"] == ["duplicate"]
-    assert rig.store.links(ticket["id"]) == ["1042"]
-    assert [(n["kind"], n["body"]) for n in rig.store.notes(ticket["id"])] == [
+    assert rig.store.records.links(ticket["id"]) == ["1042"]
+    assert [(n["kind"], n["body"]) for n in rig.store.records.notes(ticket["id"])] == [
         ("public", "This request duplicates 1042; we will keep you updated there."),
         ("internal", "Closed as duplicate of 1042 by scenario")]
-    assert [e["trigger"] for e in rig.store.executions()] == ["scenario:close-as-duplicate"]
+    assert [e["trigger"] for e in rig.store.runs.executions()] == ["scenario:close-as-duplicate"]
     skipped = rig.engine.start_scenario("close-as-duplicate", ticket["id"])   # closed now
-    assert rig.store.execution(skipped)["status"] == "skipped"
+    assert rig.store.runs.execution(skipped)["status"] == "skipped"
 
 
 def test_asset_effects_and_the_renewal_alert(rig: Rig) -> None:
     rig.publish((EXAMPLES / "asset-retirement.zflow").read_text())
-    rig.store.create_user({"id": "u_ops", "email": "ops@example.com", "name": "Ops"})
+    rig.store.records.create_user({"id": "u_ops", "email": "ops@example.com", "name": "Ops"})
     with rig.store.tx():
-        rig.store.register_endpoint("cmdb-mirror", "outbound", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        rig.store.webhooks.register_endpoint("cmdb-mirror", "outbound", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
                                     rig.clock.now(), "http://127.0.0.1:9/")
     rig.engine.put_asset({"id": "A-7", "name": "db-7", "type": "server", "lifecycle": "deployed",
                           "criticality": 1, "owner": "u_ops",
                           "renewalDate": "2027-03-01T00:00:00Z"}, create=True)
     rig.engine.put_asset({"id": "A-7", "lifecycle": "retired"}, create=False)
     rig.settle()
-    asset = rig.store.get_asset("A-7")
+    asset = rig.store.records.get_asset("A-7")
     assert asset["contracts"] == ["DISPOSAL-SERVER"]
-    sends = {s["payload"].get("kind", s["channel"]): s for s in rig.store.sends()}
+    sends = {s["payload"].get("kind", s["channel"]): s for s in rig.store.outbox.sends()}
     assert sends["renewal alert"]["target"] == "ops@example.com"
     assert sends["renewal alert"]["status"] == "pending"   # not before 30 days ahead of renewal
     assert sends["email"]["payload"]["subject"] == "Critical asset db-7 retired"
     rig.jump(days=30)
-    assert rig.store.get_asset("A-7")["lifecycle"] == "disposed"
-    runs = rig.store.executions(workflow="asset-retirement")
+    assert rig.store.records.get_asset("A-7")["lifecycle"] == "disposed"
+    runs = rig.store.runs.executions(workflow="asset-retirement")
     assert [r["status"] for r in runs] == ["completed"]
 
 
@@ -328,7 +328,7 @@ def test_outbound_webhooks_are_signed_and_retried_with_one_id(rig: Rig) -> None:
         receiver.statuses = [500, 503]
         secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         with rig.store.tx():
-            rig.store.register_endpoint("crm", "outbound", secret, rig.clock.now(), receiver.url)
+            rig.store.webhooks.register_endpoint("crm", "outbound", secret, rig.clock.now(), receiver.url)
         ticket = rig.engine.create_ticket({"title": "Sync me"})
         rig.settle()
         rig.jump(seconds=5)
@@ -338,7 +338,7 @@ def test_outbound_webhooks_are_signed_and_retried_with_one_id(rig: Rig) -> None:
         for hit in receiver.hits:
             assert standard_signature(secret, hit.headers, hit.body)
             assert json.loads(hit.body) == f"ticket {ticket['id']}: Sync me"
-    send = only(rig.store.sends())
+    send = only(rig.store.outbox.sends())
     assert send["status"] == "delivered" and send["attempts"] == 3
 
 
@@ -346,7 +346,7 @@ def test_an_unregistered_webhook_endpoint_fails_without_retrying(rig: Rig) -> No
     rig.publish('workflow "hook" WHEN ticket.created THEN call webhook = "nowhere"')
     rig.engine.create_ticket({"title": "x"})
     rig.settle()
-    send = only(rig.store.sends())
+    send = only(rig.store.outbox.sends())
     assert send["status"] == "failed" and "no outbound webhook endpoint" in send["last_error"]
 
 
@@ -355,7 +355,7 @@ def test_the_audit_of_an_execution(rig: Rig) -> None:
     rig.publish((EXAMPLES / "escalate-urgent.zflow").read_text())
     ticket = rig.engine.create_ticket({"title": "VPN", "priority": "urgent", "category": "Network"})
     rig.settle()
-    run = rig.store.execution(only(rig.store.executions(ticket=ticket["id"]))["id"])
+    run = rig.store.runs.execution(only(rig.store.runs.executions(ticket=ticket["id"]))["id"])
     assert run["inputs"]["data"]["ticket"]["id"] == ticket["id"]
     assert [s["instruction"].split()[0] for s in run["steps"]] == ["SET", "ACT", "ACT", "END"]
     assert run["steps"][0]["output"]["value"] == "Network"
@@ -364,12 +364,12 @@ def test_the_audit_of_an_execution(rig: Rig) -> None:
     assert trace["fired"] is True and trace["status"] == "completed"
     assert trace["explain"]["value"] is True
     assert [a["verb"] for a in trace["actions"]] == ["set", "add", "notify"]
-    assert rig.store.verify_audit() is None
+    assert rig.store.audit.verify() is None
 
 
 def test_sequential_approvers_are_asked_in_turn_and_parallel_all_needs_everyone(rig: Rig) -> None:
     for user in ("ann", "bob", "cy"):
-        rig.store.create_user({"id": user, "email": f"{user}@example.com", "roles": ["cab"]})
+        rig.store.records.create_user({"id": user, "email": f"{user}@example.com", "roles": ["cab"]})
     rig.publish('workflow "seq" WHEN ticket.created WHERE title = "seq" THEN\n'
                 '  request approval two from user "ann", user "bob" order sequential via email\n'
                 '  wait for approval two\n  add internal note = "{{two.outcome}}"\n'
@@ -378,34 +378,34 @@ def test_sequential_approvers_are_asked_in_turn_and_parallel_all_needs_everyone(
                 '  wait for approval cab\n  add internal note = "{{cab.outcome}}"')
     seq = rig.engine.create_ticket({"title": "seq"})
     rig.settle()
-    request = only(rig.store.approvals(status="pending"))
-    assert [s["target"] for s in rig.store.sends()] == ["ann@example.com"]
+    request = only(rig.store.approvals.listing(status="pending"))
+    assert [s["target"] for s in rig.store.outbox.sends()] == ["ann@example.com"]
     with pytest.raises(ForbiddenError):
         rig.engine.decide(request["id"], "bob", "approve")
     rig.engine.decide(request["id"], "ann", "approve")
     rig.settle()
-    assert [s["target"] for s in rig.store.sends()] == ["ann@example.com", "bob@example.com"]
-    assert rig.store.notes(seq["id"]) == []
+    assert [s["target"] for s in rig.store.outbox.sends()] == ["ann@example.com", "bob@example.com"]
+    assert rig.store.records.notes(seq["id"]) == []
     rig.engine.decide(request["id"], "bob", "approve")
     rig.settle()
-    assert [n["body"] for n in rig.store.notes(seq["id"])] == ["approved"]
+    assert [n["body"] for n in rig.store.records.notes(seq["id"])] == ["approved"]
 
     everyone = rig.engine.create_ticket({"title": "all"})
     rig.settle()
-    cab = only(rig.store.approvals(status="pending"))
+    cab = only(rig.store.approvals.listing(status="pending"))
     assert cab["approvers"][0]["users"] == ["ann", "bob", "cy"]   # a role is one approver
     rig.engine.decide(cab["id"], "ann@example.com", "approve")     # any member decides for it
     rig.settle()
-    assert rig.store.notes(everyone["id"]) == []
+    assert rig.store.records.notes(everyone["id"]) == []
     with pytest.raises(ConflictError):
         rig.engine.decide(cab["id"], "ann", "approve")
     with pytest.raises(ForbiddenError):
         rig.engine.decide(cab["id"], "bob", "approve")   # the role has spoken
-    assert rig.store.decisions(cab["id"])[0]["user"] == "ann"
+    assert rig.store.approvals.decisions(cab["id"])[0]["user"] == "ann"
     rig.engine.decide(cab["id"], "cy", "approve")
     rig.settle()
-    assert [n["body"] for n in rig.store.notes(everyone["id"])] == ["approved"]
-    assert rig.store.verify_decisions() is None
+    assert [n["body"] for n in rig.store.records.notes(everyone["id"])] == ["approved"]
+    assert rig.store.approvals.verify_decisions() is None
 
 
 def test_the_task_scheduled_at_a_deadline_resumes_the_run_without_the_sweeper(rig: Rig) -> None:
@@ -413,24 +413,24 @@ def test_the_task_scheduled_at_a_deadline_resumes_the_run_without_the_sweeper(ri
     rig.publish('workflow "hold" WHEN ticket.created THEN wait 2 hours\n  add internal note = "on time"')
     ticket = rig.engine.create_ticket({"title": "t"})
     drain(rig.app.huey, rig.clock.now())
-    assert only(rig.store.executions())["status"] == "waiting"
+    assert only(rig.store.runs.executions())["status"] == "waiting"
     rig.clock.advance(hours=2)
     drain(rig.app.huey, rig.clock.now())   # no sweep: only the task Huey held for the deadline
-    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["on time"]
+    assert [n["body"] for n in rig.store.records.notes(ticket["id"])] == ["on time"]
 
 
 def test_no_reminder_is_sent_once_the_deadline_has_passed(rig: Rig) -> None:
     start_joiner(rig)
     rig.clock.advance(hours=100)   # everything was down through every reminder and the timeout
     rig.settle()
-    assert not [s for s in rig.store.sends() if "Reminder" in (s["payload"]["subject"] or "")]
-    assert rig.store.approvals()[0]["status"] == "timed_out"
+    assert not [s for s in rig.store.outbox.sends() if "Reminder" in (s["payload"]["subject"] or "")]
+    assert rig.store.approvals.listing()[0]["status"] == "timed_out"
 
 
 def test_a_bad_decision_word_is_an_input_error(rig: Rig) -> None:
     from zentra_rules.domain.errors import InputError
     start_joiner(rig)
-    request = only(rig.store.approvals())
+    request = only(rig.store.approvals.listing())
     with pytest.raises(InputError, match="approve` or `reject"):
         rig.engine.decide(request["id"], "maria", "yes")
 
@@ -441,33 +441,33 @@ def test_an_effect_the_store_refuses_fails_the_run_with_the_reason(rig: Rig) -> 
                 '  notify email = "x@example.com", subject = "never"')
     rig.engine.receive_webhook("x", {"who": "crm", "p": "asap"})
     rig.settle()
-    run = only(rig.store.executions())
+    run = only(rig.store.runs.executions())
     assert run["status"] == "failed" and "priority" in run["reason"] and "asap" in run["reason"]
-    assert rig.store.get_ticket("1") is None and rig.store.sends() == []   # nothing stayed
+    assert rig.store.records.get_ticket("1") is None and rig.store.outbox.sends() == []   # nothing stayed
 
 
 def test_a_worker_keeps_its_lease_while_it_beats_and_loses_it_when_it_stops(rig: Rig) -> None:
     rig.publish('workflow "w" WHEN ticket.created THEN add internal note = "x"')
     rig.engine.create_ticket({"title": "t"})
-    (event,) = rig.store.unprocessed_events(rig.clock.now())
+    (event,) = rig.store.events.unprocessed_events(rig.clock.now())
     (execution,) = rig.engine.process_event(event)   # queued, not run: the slice is ours to take
     lease = rig.config.lease_seconds
     with rig.store.tx():
-        assert rig.store.claim(execution, "worker-a", rig.clock.now(), lease) is not None
+        assert rig.store.runs.claim(execution, "worker-a", rig.clock.now(), lease) is not None
     for _ in range(3):
         rig.clock.advance(seconds=lease * 0.8)
         with rig.store.tx():
-            assert rig.store.renew("worker-a", rig.clock.now(), lease, [execution]) == 1
-            assert rig.store.claim(execution, "worker-b", rig.clock.now(), lease) is None
-        assert execution not in rig.store.runnable_unleased(rig.clock.now(), lease)
+            assert rig.store.runs.renew("worker-a", rig.clock.now(), lease, [execution]) == 1
+            assert rig.store.runs.claim(execution, "worker-b", rig.clock.now(), lease) is None
+        assert execution not in rig.store.runs.runnable_unleased(rig.clock.now(), lease)
     rig.clock.advance(seconds=lease + 1)   # worker-a died: nobody renews
-    assert execution in rig.store.runnable_unleased(rig.clock.now(), lease)
+    assert execution in rig.store.runs.runnable_unleased(rig.clock.now(), lease)
     with rig.store.tx():
-        assert rig.store.claim(execution, "worker-b", rig.clock.now(), lease) is not None
+        assert rig.store.runs.claim(execution, "worker-b", rig.clock.now(), lease) is not None
 
 
 def test_escalate_raises_any_numeric_level_by_one(rig: Rig) -> None:
     rig.publish('workflow "esc" WHEN ticket.created THEN escalate')
     ticket = rig.engine.create_ticket({"title": "t", "escalationLevel": 2.0})
     rig.settle()
-    assert rig.store.get_ticket(ticket["id"])["escalationLevel"] == 3
+    assert rig.store.records.get_ticket(ticket["id"])["escalationLevel"] == 3

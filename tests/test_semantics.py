@@ -54,35 +54,35 @@ def test_a_wait_on_a_created_ticket_wakes_when_that_ticket_changes(rig: Rig) -> 
     rig.publish(OFFBOARDING)
     rig.engine.receive_webhook("hr", {"name": "Ana"})
     rig.settle()
-    run = only(rig.store.executions(workflow="offboarding"))
+    run = only(rig.store.runs.executions(workflow="offboarding"))
     assert run["status"] == "waiting"
     laptop = run["state"]["vars"]["laptop"]["id"]
     rig.jump(hours=1)
     rig.engine.update_ticket(laptop, {"status": "resolved"})
     rig.settle()
-    run = rig.store.execution(run["id"])
+    run = rig.store.runs.execution(run["id"])
     assert run["status"] == "completed"            # after 1 hour, not 48
-    assert rig.store.get_ticket(laptop).get("priority") is None   # the else branch never ran
-    assert [s["payload"]["body"] for s in rig.store.sends()] == ["Laptop of Ana collected"]
+    assert rig.store.records.get_ticket(laptop).get("priority") is None   # the else branch never ran
+    assert [s["payload"]["body"] for s in rig.store.outbox.sends()] == ["Laptop of Ana collected"]
 
 
 # -- 2. a wait on a change record resumes when the change changes --------------------------------
 def test_change_implementation_example_completes_when_its_change_is_implemented(rig: Rig) -> None:
-    rig.store.create_user({"id": "u_ops", "name": "Olga", "email": "olga@example.com"})
+    rig.store.records.create_user({"id": "u_ops", "name": "Olga", "email": "olga@example.com"})
     rig.publish((EXAMPLES / "change-implementation.zflow").read_text())
     rig.engine.put_change({"id": "CHG-1", "title": "Firewall", "status": "review", "risk": "high",
                            "requestedBy": "u_ops", "linkedAssets": []}, create=True)
     rig.engine.put_change({"id": "CHG-1", "status": "approved"}, create=False)
     rig.settle()
-    run = only(rig.store.executions(workflow="change-implementation"))
+    run = only(rig.store.runs.executions(workflow="change-implementation"))
     assert run["status"] == "waiting"
     implement = run["state"]["vars"]["implement"]["id"]
     rig.jump(hours=3)
     rig.engine.put_change({"id": "CHG-1", "status": "implemented"}, create=False)
     rig.settle()
-    assert rig.store.execution(run["id"])["status"] == "completed"
-    assert rig.store.get_ticket(implement)["status"] == "closed"
-    mail = only([s for s in rig.store.sends() if s["channel"] == "email"])
+    assert rig.store.runs.execution(run["id"])["status"] == "completed"
+    assert rig.store.records.get_ticket(implement)["status"] == "closed"
+    mail = only([s for s in rig.store.outbox.sends() if s["channel"] == "email"])
     assert mail["target"] == "olga@example.com"
     assert mail["payload"]["subject"] == "Change CHG-1 implemented"
 
@@ -94,15 +94,15 @@ def test_a_wait_on_a_looked_up_asset_wakes_when_the_asset_changes(rig: Rig) -> N
                 'add internal note = "asset {{linkedAsset.name}} is {{linkedAsset.lifecycle}}"')
     ticket = rig.engine.create_ticket({"title": "x", "category": "R", "linkedAsset": "A-1"})
     rig.settle()
-    assert only(rig.store.executions(ticket=ticket["id"]))["status"] == "waiting"
+    assert only(rig.store.runs.executions(ticket=ticket["id"]))["status"] == "waiting"
     rig.jump(hours=2)
     rig.engine.put_asset({"id": "A-1", "name": "core-switch"}, create=False)   # not yet
     rig.settle()
-    assert only(rig.store.executions(ticket=ticket["id"]))["status"] == "waiting"
+    assert only(rig.store.runs.executions(ticket=ticket["id"]))["status"] == "waiting"
     rig.engine.put_asset({"id": "A-1", "lifecycle": "in_repair"}, create=False)
     rig.settle()
-    assert only(rig.store.executions(ticket=ticket["id"]))["status"] == "completed"
-    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["asset core-switch is in_repair"]
+    assert only(rig.store.runs.executions(ticket=ticket["id"]))["status"] == "completed"
+    assert [n["body"] for n in rig.store.records.notes(ticket["id"])] == ["asset core-switch is in_repair"]
 
 
 def test_a_wait_until_without_a_timeout_is_a_warning() -> None:
@@ -124,9 +124,9 @@ THEN
 """)
     rig.engine.receive_webhook("hr", {"name": "Ana"})
     rig.settle()
-    run = only(rig.store.executions(workflow="iam"))
+    run = only(rig.store.runs.executions(workflow="iam"))
     ticket_id = run["state"]["vars"]["accounts"]["id"]
-    slack = only(rig.store.sends())
+    slack = only(rig.store.outbox.sends())
     assert run["status"] == "completed" and ticket_id
     assert slack["payload"]["body"] == f"IAM ticket {ticket_id} for Ana"
 
@@ -149,14 +149,14 @@ def test_user_recipients_reach_their_address(rig: Rig) -> None:
                  {"id": "u_ana", "name": "Ana", "email": "ana@example.com", "manager": "u_bob"},
                  {"id": "u_agent7", "email": "kim@example.com", "slack": "U07KIM"},
                  {"id": "u_lead", "email": "lead@example.com", "teams": "lead@corp.example"}):
-        rig.store.create_user(user)
+        rig.store.records.create_user(user)
     rig.publish(RECIPIENTS)
     ticket = rig.engine.create_ticket({"title": "VPN", "category": "Access", "requester": "u_ana",
                                        "agent": "u_agent7"})
     rig.settle()
-    run = only(rig.store.executions(ticket=ticket["id"]))
+    run = only(rig.store.runs.executions(ticket=ticket["id"]))
     assert run["status"] == "completed", run["reason"]
-    sent = [(s["channel"], s["target"]) for s in rig.store.sends()]
+    sent = [(s["channel"], s["target"]) for s in rig.store.outbox.sends()]
     assert sent == [("email", "bob@example.com"), ("slack dm", "U07KIM"),
                     ("teams dm", "lead@corp.example"), ("email", "ana@example.com")]
     # The dry run of the same ticket, given the same directory, addresses the same people.
@@ -166,23 +166,23 @@ def test_user_recipients_reach_their_address(rig: Rig) -> None:
 
 
 def test_a_user_without_the_address_fails_the_run_with_the_reason(rig: Rig) -> None:
-    rig.store.create_user({"id": "u_bob", "email": "bob@example.com"})
-    rig.store.create_user({"id": "u_ana", "manager": "u_bob"})
-    rig.store.create_user({"id": "u_agent7", "email": "kim@example.com"})    # no `slack`
+    rig.store.records.create_user({"id": "u_bob", "email": "bob@example.com"})
+    rig.store.records.create_user({"id": "u_ana", "manager": "u_bob"})
+    rig.store.records.create_user({"id": "u_agent7", "email": "kim@example.com"})    # no `slack`
     rig.publish(RECIPIENTS)
     ticket = rig.engine.create_ticket({"title": "VPN", "category": "Access", "requester": "u_ana",
                                        "agent": "u_agent7"})
     rig.settle()
-    run = only(rig.store.executions(ticket=ticket["id"]))
+    run = only(rig.store.runs.executions(ticket=ticket["id"]))
     assert run["status"] == "failed"
     assert run["reason"] == ("line 7: user `u_agent7` has no `slack` field, so the slack dm "
                              "message cannot reach them; set it with POST /api/users")
-    assert [s["target"] for s in rig.store.sends()] == ["bob@example.com"]   # what ran before
+    assert [s["target"] for s in rig.store.outbox.sends()] == ["bob@example.com"]   # what ran before
     records = rig.engine.directory(compile_source(RECIPIENTS), "ticket.created", ticket)
     entry = only(dry_run(compile_source(RECIPIENTS), "ticket.created", ticket, records=records,
                          now=NOW)["runs"])
     assert (entry["status"], entry["reason"]) == ("failed", run["reason"])
-    assert entry["actions"] == stored_trace(rig.store.execution(run["id"]),
+    assert entry["actions"] == stored_trace(rig.store.runs.execution(run["id"]),
                                             rig.engine.plan_of(run))["actions"]
 
 
@@ -191,7 +191,7 @@ def test_adding_a_tag_that_is_there_changes_nothing(rig: Rig) -> None:
     rig.publish('WHEN ticket.created WHERE category = "T" THEN add tag = "a"')
     ticket = rig.engine.create_ticket({"title": "x", "category": "T", "tags": ["a", "b"]})
     rig.settle()
-    assert rig.store.get_ticket(ticket["id"])["tags"] == ["a", "b"]
+    assert rig.store.records.get_ticket(ticket["id"])["tags"] == ["a", "b"]
     assert history(rig, ticket["id"]) == [] and events_named(rig, "ticket.updated") == []
     entry = only(dry_run(compile_source('WHEN ticket.created WHERE category = "T" THEN add tag = "a"'),
                          "ticket.created", ticket, now=NOW)["runs"])
@@ -203,7 +203,7 @@ def test_removing_a_tag_removes_every_copy_in_both_paths(rig: Rig) -> None:
     rig.publish(source)
     ticket = rig.engine.create_ticket({"title": "x", "category": "T", "tags": ["a", "b", "a"]})
     rig.settle()
-    assert rig.store.get_ticket(ticket["id"])["tags"] == ["b", "c"]
+    assert rig.store.records.get_ticket(ticket["id"])["tags"] == ["b", "c"]
     assert history(rig, ticket["id"]) == [{"tags": [["a", "b", "a"], ["b", "c"]]}]
     from runtime.dryrun import simulate
     _, (world,) = simulate(compile_source(source), "ticket.created", ticket, now=NOW)
@@ -227,9 +227,9 @@ def test_the_engine_and_the_matcher_agree_on_a_cron_time_zone(rig: Rig) -> None:
     for tz, expected in ((None, ["utc"]), ("Europe/Berlin", ["berlin"])):
         assert [p.name for p in Matcher(plans).match("schedule.cron:0 9 * * *", {"tz": tz},
                                                       now=NOW)] == expected
-        event = rig.store.emit("schedule.cron", NOW, qualifier="0 9 * * *", subject={"tz": tz})
+        event = rig.store.events.emit("schedule.cron", NOW, qualifier="0 9 * * *", subject={"tz": tz})
         started = rig.engine.process_event(event)
-        assert [rig.store.execution(e)["workflow"] for e in started] == expected
+        assert [rig.store.runs.execution(e)["workflow"] for e in started] == expected
     data = event_data("schedule.cron", "0 9 * * *", None, None, NOW)
     # A dry run names no zone: the expression matches in any zone.
     assert [p.name for p, _ in Matcher(plans).decide("schedule.cron:0 9 * * *", None, data, NOW)] \
@@ -242,8 +242,8 @@ def test_steps_are_timed_per_statement_and_a_failed_step_is_recorded(rig: Rig) -
                 ' set custom.level = 2')
     ticket = rig.engine.create_ticket({"title": "x", "category": "S"})
     rig.settle()
-    run = only(rig.store.executions(ticket=ticket["id"]))
-    steps = rig.store.execution(run["id"])["steps"]
+    run = only(rig.store.runs.executions(ticket=ticket["id"]))
+    steps = rig.store.runs.execution(run["id"])["steps"]
     assert [s["line"] for s in steps] == [1, 1, 1, 1]
     assert all(s["duration_ms"] >= 0 for s in steps)
     starts = [s["started_at"] for s in steps]
@@ -263,52 +263,52 @@ def test_a_slice_refused_by_the_store_records_the_failing_step(rig: Rig) -> None
     def refuse(*args: Any, **kwargs: Any) -> None:
         from zentra_rules.domain.errors import RunError
         raise RunError("the desk refused the note")
-    rig.store.add_note = refuse  # type: ignore[method-assign]
+    rig.store.records.add_note = refuse  # type: ignore[method-assign]
     rig.settle()
-    run = only(rig.store.executions(ticket=ticket["id"]))
+    run = only(rig.store.runs.executions(ticket=ticket["id"]))
     assert run["status"] == "failed" and run["reason"] == "line 1: the desk refused the note"
-    (step,) = rig.store.execution(run["id"])["steps"]
+    (step,) = rig.store.runs.execution(run["id"])["steps"]
     assert step["output"] == {"error": "the desk refused the note"} and step["pc"] == 1
-    assert rig.store.links(ticket["id"]) == [] and list(TicketNote.select()) == []
+    assert rig.store.records.links(ticket["id"]) == [] and list(TicketNote.select()) == []
 
 
 def test_a_decision_is_answered_with_its_time(rig: Rig) -> None:
-    rig.store.create_user({"id": "u1", "email": "u1@example.com"})
+    rig.store.records.create_user({"id": "u1", "email": "u1@example.com"})
     rig.publish('WHEN ticket.created THEN request approval m from user "u1" timeout 1 day '
                 'wait for approval m')
     rig.engine.create_ticket({"title": "x"})
     rig.settle()
-    (request,) = rig.store.approvals()
+    (request,) = rig.store.approvals.listing()
     rig.clock.advance(minutes=5)
     answer = rig.engine.decide(request["id"], "u1", "approve", "ok")
     assert answer["status"] == "approved" and answer["decided_at"] == "2026-11-25T09:05:00Z"
     assert answer["decisions"][-1]["at"] == "2026-11-25T09:05:00Z"
     rig.settle()
-    run = only(rig.store.executions())
+    run = only(rig.store.runs.executions())
     assert run["state"]["vars"]["m"]["decidedAt"] == "2026-11-25T09:05:00Z"
 
 
 @pytest.mark.parametrize("timeout", ["1 hour"])
 def test_a_timeout_happens_at_its_deadline_however_late_the_slice(rig: Rig, timeout: str) -> None:
-    rig.store.create_user({"id": "u1", "email": "u1@example.com"})
+    rig.store.records.create_user({"id": "u1", "email": "u1@example.com"})
     rig.publish(f'WHEN ticket.created THEN request approval m from user "u1" timeout {timeout} '
                 'wait for approval m')
     rig.engine.create_ticket({"title": "x"})
     rig.settle()
     rig.clock.advance(hours=5)     # nothing ran for five hours
     rig.settle()
-    run = only(rig.store.executions())
+    run = only(rig.store.runs.executions())
     assert run["state"]["vars"]["m"]["outcome"] == "timed_out"
     assert run["state"]["vars"]["m"]["decidedAt"] == "2026-11-25T10:00:00Z"
-    assert only(rig.store.approvals())["decided_at"] == "2026-11-25T10:00:00Z"
+    assert only(rig.store.approvals.listing())["decided_at"] == "2026-11-25T10:00:00Z"
 
 
 def test_a_webhook_without_a_payload_names_its_execution(rig: Rig) -> None:
     rig.publish('workflow "hook" WHEN ticket.created WHERE category = "W" THEN call webhook = "crm"')
     ticket = rig.engine.create_ticket({"title": "x", "category": "W"})
     rig.settle()
-    run = only(rig.store.executions(ticket=ticket["id"]))
-    body = only(rig.store.sends())["payload"]["body"]
+    run = only(rig.store.runs.executions(ticket=ticket["id"]))
+    body = only(rig.store.outbox.sends())["payload"]["body"]
     assert body["workflow"] == "hook" and body["execution"] == run["id"]
     assert body["subject"]["id"] == ticket["id"]
     # The dry run has no execution yet: it says null there, and the same otherwise.

@@ -28,7 +28,7 @@ def _phase(monkeypatch: pytest.MonkeyPatch, rig: Rig, phase: str) -> None:
     elif phase == "effects":     # the world keeping an effect
         monkeypatch.setattr(StoreWorld, "apply", boom)
     else:                        # saving the new state
-        monkeypatch.setattr(rig.store, "commit_execution", boom)
+        monkeypatch.setattr(rig.store.runs, "commit_execution", boom)
 
 
 @pytest.mark.parametrize("phase", ["load", "step", "effects", "commit"])
@@ -38,20 +38,20 @@ def test_an_error_in_any_phase_ends_the_run_failed_after_its_retries(
     _phase(monkeypatch, rig, phase)
     ticket = rig.engine.create_ticket({"title": "t"})
     rig.settle()
-    (run,) = rig.store.executions(ticket=ticket["id"])
+    (run,) = rig.store.runs.executions(ticket=ticket["id"])
     assert run["status"] == "runnable"
     assert run["reason"] == f"attempt 1 failed with Boom: injected into {phase}; retrying"
     assert rig.engine.renew_leases() == 0          # the heartbeat keeps no dead slice's lease
     seen = []
     for _ in range(slices.SLICE_RETRIES + 2):
         rig.jump(seconds=60)                        # past every backoff
-        seen.append(rig.store.execution(run["id"])["status"])
-    run = rig.store.execution(run["id"])
+        seen.append(rig.store.runs.execution(run["id"])["status"])
+    run = rig.store.runs.execution(run["id"])
     assert run["status"] == "failed", seen
     assert run["reason"] == (f"gave up after {slices.SLICE_RETRIES} attempts at one run slice; "
                              f"the last failed with Boom: injected into {phase}")
-    assert rig.store.notes(ticket["id"]) == []      # nothing half-done stayed
-    assert rig.store.verify_audit() is None
+    assert rig.store.records.notes(ticket["id"]) == []      # nothing half-done stayed
+    assert rig.store.audit.verify() is None
 
 
 def test_a_run_recovers_when_the_fault_goes_away(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,20 +61,20 @@ def test_a_run_recovers_when_the_fault_goes_away(rig: Rig, monkeypatch: pytest.M
     rig.settle()
     monkeypatch.undo()
     rig.jump(seconds=4)                             # the backoff (5 s) has not passed
-    assert rig.store.executions(ticket=ticket["id"])[0]["status"] == "runnable"
+    assert rig.store.runs.executions(ticket=ticket["id"])[0]["status"] == "runnable"
     rig.jump(seconds=2)
-    (run,) = rig.store.executions(ticket=ticket["id"])
+    (run,) = rig.store.runs.executions(ticket=ticket["id"])
     assert run["status"] == "completed" and run["reason"] is None
-    assert [n["body"] for n in rig.store.notes(ticket["id"])] == ["x"]
+    assert [n["body"] for n in rig.store.records.notes(ticket["id"])] == ["x"]
 
 
 def test_the_heartbeat_renews_only_slices_in_progress(rig: Rig) -> None:
     rig.publish('workflow "w" WHEN ticket.created THEN add internal note = "x"')
     rig.engine.create_ticket({"title": "t"})
-    (event,) = rig.store.unprocessed_events(rig.clock.now())
+    (event,) = rig.store.events.unprocessed_events(rig.clock.now())
     (execution,) = rig.engine.process_event(event)
     with rig.store.tx():
-        assert rig.store.claim(execution, rig.engine.owner, rig.clock.now(), 30) is not None
+        assert rig.store.runs.claim(execution, rig.engine.owner, rig.clock.now(), 30) is not None
     assert rig.engine.renew_leases() == 0           # claimed, but no slice of ours is running
     with rig.engine.running(execution):
         assert rig.engine.renew_leases() == 1

@@ -15,12 +15,12 @@ from .rig import Rig
 
 
 def decided(rig: Rig) -> Store:
-    rig.store.create_user({"id": "maria", "email": "maria@example.com"})
+    rig.store.records.create_user({"id": "maria", "email": "maria@example.com"})
     rig.publish('workflow "ask" WHEN ticket.created THEN\n'
                 '  request approval ok from user "maria"\n  wait for approval ok')
     rig.engine.create_ticket({"title": "x"})
     rig.settle()
-    request = rig.store.approvals()[0]
+    request = rig.store.approvals.listing()[0]
     rig.engine.decide(request["id"], "maria", "approve", "fine")
     rig.settle()
     return rig.store
@@ -47,14 +47,14 @@ def test_approval_decisions_are_append_only_in_the_database(rig: Rig) -> None:
                        "prev_hash, hash) VALUES (%s, %s, 'mallory', 'reject', now(), '', '') "
                        "ON CONFLICT (id) DO UPDATE SET decision = 'reject'", (row.id, row.request))
         refused(store, "TRUNCATE approval_decision")
-    assert [d["decision"] for d in store.decisions(row.request)] == ["approve"]
+    assert [d["decision"] for d in store.approvals.decisions(row.request)] == ["approve"]
     assert ApprovalDecision.select().count() == 1
 
 
 def test_the_audit_log_is_append_only_and_hash_chained(rig: Rig) -> None:
     store = decided(rig)
     assert AuditLog.select().count() >= 2
-    assert store.verify_audit() is None
+    assert store.audit.verify() is None
     p = "?" if isinstance(store.db, pw.SqliteDatabase) else "%s"
     refused(store, f"UPDATE audit_log SET kind = {p}", ("forged",))
     refused(store, "DELETE FROM audit_log")
@@ -65,20 +65,20 @@ def test_tampering_that_bypasses_the_database_is_detected(tmp_path: object) -> N
     try:
         with store.tx():
             for n in range(3):
-                store.audit("note", NOW, {"n": n})
-        assert store.verify_audit() is None
+                store.audit.write("note", NOW, {"n": n})
+        assert store.audit.verify() is None
         # Someone with the file drops the triggers and edits a row.
         store.db.execute_sql("DROP TRIGGER audit_log_no_update")
         store.db.execute_sql("UPDATE audit_log SET data = '{\"n\":9}' WHERE id = 2")
-        assert store.verify_audit() == 2
+        assert store.audit.verify() == 2
     finally:
         store.close()
 
 
 def test_an_event_with_a_seen_dedupe_key_is_recorded_once(rig: Rig) -> None:
     with rig.store.tx():
-        first = rig.store.emit("schedule.cron", NOW, qualifier="* * * * *", dedupe_key="k")
-        again = rig.store.emit("schedule.cron", NOW, qualifier="* * * * *", dedupe_key="k")
+        first = rig.store.events.emit("schedule.cron", NOW, qualifier="* * * * *", dedupe_key="k")
+        again = rig.store.events.emit("schedule.cron", NOW, qualifier="* * * * *", dedupe_key="k")
     assert first is not None and again is None
 
 
@@ -87,7 +87,7 @@ def test_bad_records_are_refused_with_the_field_named(rig: Rig) -> None:
         rig.engine.create_ticket({"title": "x", "priorty": "high"})
     with pytest.raises(InputError, match="must be one of"):
         rig.engine.create_ticket({"title": "x", "priority": "asap"})
-    assert rig.store.unprocessed_events(rig.clock.now()) == []
+    assert rig.store.events.unprocessed_events(rig.clock.now()) == []
 
 
 def test_configuration_from_file_and_environment(tmp_path: object) -> None:

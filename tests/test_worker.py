@@ -134,11 +134,11 @@ def test_the_seed_rule_routes_a_ticket_through_a_real_worker(tmp_path: Path,
             started = time.monotonic()
             ticket = s.engine.create_ticket({"title": f"VPN down {n}", "priority": "urgent",
                                              "category": "Network"})
-            until(lambda t=ticket: s.store.get_ticket(t["id"]).get("team") == "Network", 20,
+            until(lambda t=ticket: s.store.records.get_ticket(t["id"]).get("team") == "Network", 20,
                   "the ticket to be routed")
             latencies.append(time.monotonic() - started)
         print(f"routing latency (s), first includes the worker's start: {latencies}")
-        assert all(len(s.store.notes(str(i))) == 1 for i in range(1, 7))
+        assert all(len(s.store.records.notes(str(i))) == 1 for i in range(1, 7))
 
 
 JOINER = """
@@ -167,23 +167,23 @@ THEN
 def test_new_joiner_with_real_waits_and_real_email(tmp_path: Path,
                                                    backends: tuple[str, str]) -> None:
     with smtp_server() as mailbox, stack(tmp_path, backends, mailbox) as s:
-        s.store.create_user({"id": "maria", "email": "maria@example.com"})
+        s.store.records.create_user({"id": "maria", "email": "maria@example.com"})
         s.publish(JOINER)
         s.start_worker()
         for name in ("Approve", "Reject", "Silent"):
             s.engine.receive_webhook("hr", {"type": "new_joiner", "name": name, "manager": "maria",
                                             "email": f"{name.lower()}@example.com"})
-        requests = until(lambda: len(s.store.approvals()) == 3 and s.store.approvals(), 20,
+        requests = until(lambda: len(s.store.approvals.listing()) == 3 and s.store.approvals.listing(), 20,
                          "three approval requests")
         until(lambda: any("Reminder" in (m[2]["Subject"] or "") for m in mailbox.messages), 20,
               "a reminder email")
-        by_name = {s.store.execution(r["execution"])["inputs"]["data"]["payload"]["name"]: r
+        by_name = {s.store.runs.execution(r["execution"])["inputs"]["data"]["payload"]["name"]: r
                    for r in requests}
         s.engine.decide(by_name["Approve"]["id"], "maria", "approve")
         s.engine.decide(by_name["Reject"]["id"], "maria", "reject", "not yet")
-        until(lambda: all(e["status"] == "completed" for e in s.store.executions()) and
-              len(s.store.executions()) == 3, 40, "all three runs to complete")
-        outcomes = {name: s.store.approval(r["id"])["status"] for name, r in by_name.items()}
+        until(lambda: all(e["status"] == "completed" for e in s.store.runs.executions()) and
+              len(s.store.runs.executions()) == 3, 40, "all three runs to complete")
+        outcomes = {name: s.store.approvals.approval(r["id"])["status"] for name, r in by_name.items()}
         assert outcomes == {"Approve": "approved", "Reject": "rejected", "Silent": "timed_out"}
         until(lambda: len([m for m in mailbox.messages if "Survey" in (m[2]["Subject"] or "")]) == 3,
               20, "three surveys")
@@ -192,7 +192,7 @@ def test_new_joiner_with_real_waits_and_real_email(tmp_path: Path,
         assert subjects == ["Approved: Approve", "Not approved: Reject", "Not approved: Silent"]
         silent = next(m[2] for m in mailbox.messages if m[2]["Subject"] == "Not approved: Silent")
         assert "Outcome: timed_out" in silent.get_payload(decode=True).decode()
-        assert len(s.store.get_ticket("1")) and s.store.get_ticket("1")["title"].startswith("Provision")
+        assert len(s.store.records.get_ticket("1")) and s.store.records.get_ticket("1")["title"].startswith("Provision")
 
 
 CHAOS = """
@@ -216,7 +216,7 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing(
     rng = random.Random(int(os.environ.get("ZENTRA_CHAOS_SEED", "7")))
     with http_receiver() as receiver, stack(tmp_path, backends) as s:
         with s.store.tx():
-            s.store.register_endpoint("receiver", "outbound", SECRET, s.engine.clock.now(),
+            s.store.webhooks.register_endpoint("receiver", "outbound", SECRET, s.engine.clock.now(),
                                       receiver.url)
         s.publish(CHAOS)
         parents = [s.engine.create_ticket({"title": f"T{n}", "category": "chaos"})["id"]
@@ -229,32 +229,32 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing(
             s.kill(worker)
             kills += 1
         s.start_worker()
-        until(lambda: len([e for e in s.store.executions(workflow="chaos")
+        until(lambda: len([e for e in s.store.runs.executions(workflow="chaos")
                            if e["status"] == "completed"]) == 50, 90, "all 50 runs to complete")
-        until(lambda: all(x["status"] == "delivered" for x in s.store.sends()), 30,
+        until(lambda: all(x["status"] == "delivered" for x in s.store.outbox.sends()), 30,
               "every send to be delivered")
         for parent in parents:
-            assert [n["body"] for n in s.store.notes(parent)] == ["one", "two", "three"], parent
-            assert s.store.get_ticket(parent)["team"] == "Chaos"
-        children = [s.store.get_ticket(str(i)) for i in range(51, 200)]
+            assert [n["body"] for n in s.store.records.notes(parent)] == ["one", "two", "three"], parent
+            assert s.store.records.get_ticket(parent)["team"] == "Chaos"
+        children = [s.store.records.get_ticket(str(i)) for i in range(51, 200)]
         children = [c for c in children if c and c["title"].startswith("child of")]
         assert sorted(c["title"] for c in children) == sorted(f"child of {p}" for p in parents)
         ids = receiver.ids()
         assert len(set(ids)) == 50, (len(ids), len(set(ids)))
-        assert {s["message_id"] for s in s.store.sends()} == set(ids)
+        assert {s["message_id"] for s in s.store.outbox.sends()} == set(ids)
         assert all(standard_signature(SECRET, h.headers, h.body) for h in receiver.hits)
-        redone = {(e["id"], st["slice"]) for e in s.store.executions(workflow="chaos")
-                  for st in s.store.execution(e["id"])["steps"] if st["attempt"] > 1}
+        redone = {(e["id"], st["slice"]) for e in s.store.runs.executions(workflow="chaos")
+                  for st in s.store.runs.execution(e["id"])["steps"] if st["attempt"] > 1}
         print(f"{kills} kills; {len(ids)} deliveries for 50 sends; "
               f"{len(redone)} run slices redone after a kill")
-        assert s.store.verify_audit() is None
+        assert s.store.audit.verify() is None
 
 
 def test_a_48_hour_wait_that_expired_while_down_resolves_once(
         tmp_path: Path, backends: tuple[str, str]) -> None:
     with http_receiver() as receiver, stack(tmp_path, backends) as s:
         with s.store.tx():
-            s.store.register_endpoint("receiver", "outbound", SECRET, s.engine.clock.now(),
+            s.store.webhooks.register_endpoint("receiver", "outbound", SECRET, s.engine.clock.now(),
                                       receiver.url)
         s.publish('workflow "hold" WHEN ticket.created THEN wait 48 hours\n'
                   '  add internal note = "after 48 hours"\n'
@@ -263,19 +263,19 @@ def test_a_48_hour_wait_that_expired_while_down_resolves_once(
         past = Engine(s.store, ManualClock(datetime.now(UTC) - timedelta(hours=49)),
                       s.engine.config)
         ticket = past.create_ticket({"title": "Held"})
-        for event in s.store.unprocessed_events(datetime.now(UTC)):
+        for event in s.store.events.unprocessed_events(datetime.now(UTC)):
             for execution in past.process_event(event):
                 past.advance(execution)
-        run = s.store.executions()[0]
+        run = s.store.runs.executions()[0]
         assert run["status"] == "waiting"
         # Everything comes back up: two workers, and both sweep.
         s.start_worker()
         s.start_worker()
-        until(lambda: s.store.execution(run["id"])["status"] == "completed", 30,
+        until(lambda: s.store.runs.execution(run["id"])["status"] == "completed", 30,
               "the run to resume")
         until(lambda: receiver.hits, 20, "the webhook")
         time.sleep(1.5)   # several more sweeps by both workers
-        assert [n["body"] for n in s.store.notes(ticket["id"])] == ["after 48 hours"]
+        assert [n["body"] for n in s.store.records.notes(ticket["id"])] == ["after 48 hours"]
         assert len(receiver.hits) == 1
-        steps = s.store.execution(run["id"])["steps"]
+        steps = s.store.runs.execution(run["id"])["steps"]
         assert len([st for st in steps if st["instruction"].startswith("ACT")]) == 2

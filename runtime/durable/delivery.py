@@ -27,7 +27,7 @@ def deliver(engine: Engine, send_id: int) -> None:
     store, config = engine.store, engine.config
     now = engine.clock.now()
     with store.tx():
-        send = store.claim_send(send_id, now, config.webhook_timeout + LEASE_MARGIN)
+        send = store.outbox.claim_send(send_id, now, config.webhook_timeout + LEASE_MARGIN)
     if send is None:
         return
     try:
@@ -36,23 +36,23 @@ def deliver(engine: Engine, send_id: int) -> None:
         retry = exc.retryable and send["attempts"] < config.max_attempts
         retry_at = now + timedelta(seconds=backoff(send["attempts"])) if retry else None
         with store.tx():
-            store.send_failed(send_id, str(exc), retry_at)
+            store.outbox.send_failed(send_id, str(exc), retry_at)
             if retry_at is None:
-                store.audit("send.failed", now, {"message_id": send["message_id"],
+                store.audit.write("send.failed", now, {"message_id": send["message_id"],
                                                  "channel": send["channel"], "error": str(exc),
                                                  "attempts": send["attempts"]}, send["execution"])
         if retry_at is not None:
             engine.queue.deliver(send_id, eta=retry_at)
         return
     with store.tx():
-        store.send_done(send_id, engine.clock.now())
+        store.outbox.send_done(send_id, engine.clock.now())
 
 
 def _dispatch(engine: Engine, send: dict[str, Any]) -> None:
     payload, config = send["payload"], engine.config
     if send["channel"] == "webhook":
         try:
-            endpoint = engine.store.endpoint(send["target"], "outbound")
+            endpoint = engine.store.webhooks.endpoint(send["target"], "outbound")
         except NotFoundError:
             raise DeliveryError(f"no outbound webhook endpoint named `{send['target']}` is "
                                 "registered", retryable=False) from None

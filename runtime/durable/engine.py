@@ -71,7 +71,7 @@ class Engine:
         now = self.clock.now()
         out = []
         for plan in plans:
-            version = self.store.publish(plan.name, plan.kind, plan.source, plan.to_json(),
+            version = self.store.definitions.publish(plan.name, plan.kind, plan.source, plan.to_json(),
                                          plan.hash, author, now)
             out.append({"kind": plan.kind, "name": plan.name, "version": version})
         return out
@@ -83,7 +83,7 @@ class Engine:
     def plan(self, version_id: int) -> Plan:
         """A version's plan, loaded once: versions never change."""
         if version_id not in self._plans:
-            self._plans[version_id] = Plan.from_json(self.store.version_plan(version_id))
+            self._plans[version_id] = Plan.from_json(self.store.definitions.version_plan(version_id))
         return self._plans[version_id]
 
     def plan_of(self, run: dict[str, Any]) -> Plan:
@@ -92,7 +92,7 @@ class Engine:
 
     def matcher(self) -> tuple[Matcher, dict[int, int]]:
         """The matcher over the active versions (rebuilt when the active set changes)."""
-        active = tuple(v for v, _ in self.store.active_versions())
+        active = tuple(v for v, _ in self.store.definitions.active_versions())
         if self._matcher is None or self._matcher[0] != active:
             plans = [self.plan(v) for v in active]
             self._matcher = (active, Matcher(plans), {id(p): v for p, v in zip(plans, active,
@@ -102,26 +102,26 @@ class Engine:
     # -- records (what the API and tests change; each change is an event) -----------------
     def create_ticket(self, fields: dict[str, Any], actor: str = "api") -> dict[str, Any]:
         with self.store.tx():
-            record, event = self.store.create_ticket(fields, self.clock.now(), actor)
+            record, event = self.store.records.create_ticket(fields, self.clock.now(), actor)
         self._process_soon([event])
         return record
 
     def update_ticket(self, ticket_id: Any, changes: dict[str, Any],
                       actor: str = "api") -> dict[str, Any]:
         with self.store.tx():
-            record, events = self.store.update_ticket(ticket_id, changes, self.clock.now(), actor)
+            record, events = self.store.records.update_ticket(ticket_id, changes, self.clock.now(), actor)
         self._process_soon(events)
         return record
 
     def put_asset(self, fields: dict[str, Any], create: bool, actor: str = "api") -> dict[str, Any]:
         with self.store.tx():
-            record, events = self.store.put_asset(fields, self.clock.now(), actor, create)
+            record, events = self.store.records.put_asset(fields, self.clock.now(), actor, create)
         self._process_soon(events)
         return record
 
     def put_change(self, fields: dict[str, Any], create: bool, actor: str = "api") -> dict[str, Any]:
         with self.store.tx():
-            record, events = self.store.put_change(fields, self.clock.now(), actor, create)
+            record, events = self.store.records.put_change(fields, self.clock.now(), actor, create)
         self._process_soon(events)
         return record
 
@@ -133,13 +133,13 @@ class Engine:
         now = self.clock.now()
         with self.store.tx():
             if webhook_id is not None:
-                seen = self.store.accept_inbound(name, webhook_id, now)
+                seen = self.store.webhooks.accept_inbound(name, webhook_id, now)
                 if seen is not None:
                     return seen
-            event = self.store.emit("webhook.received", now, qualifier=name,
+            event = self.store.events.emit("webhook.received", now, qualifier=name,
                                     subject_kind="payload", subject=payload, actor=actor)
             if webhook_id is not None:
-                self.store.inbound_event(name, webhook_id, event)
+                self.store.webhooks.inbound_event(name, webhook_id, event)
         self._process_soon([event])
         assert event is not None
         return event
@@ -149,8 +149,8 @@ class Engine:
         """An approver's decision; the execution waiting for it is woken."""
         now, sends = self.clock.now(), list[int]()
         with self.store.tx():
-            before = self.store.approval(request_id)
-            request = self.store.decide(request_id, user, decision, comment, now)
+            before = self.store.approvals.approval(request_id)
+            request = self.store.approvals.decide(request_id, user, decision, comment, now)
             if request["status"] == "pending" and request["stage"] != before["stage"]:
                 ask_approvers(self.store, now, request_id, sends, reminder=False)   # the next one
         for send in sends:
@@ -167,7 +167,7 @@ class Engine:
     # -- events -> executions ---------------------------------------------------------------
     def process_event(self, event_id: int) -> list[int]:
         """Match an event against the active definitions; each match becomes an execution."""
-        event = self.store.event(event_id)
+        event = self.store.events.event(event_id)
         if event is None or event["processed"]:
             return []
         matcher, versions = self.matcher()
@@ -177,7 +177,7 @@ class Engine:
         fired: list[tuple[Plan, dict[str, Any]]] = []
         data: dict[str, Any] = {}
         if name in TRIGGERS:   # `asset.updated` and `change.updated` start nothing
-            records = (self.store.referenced(event["subject_kind"], subject)
+            records = (self.store.records.referenced(event["subject_kind"], subject)
                        if event["subject_kind"] in ("ticket", "asset", "change") and subject
                        else {})
             data = event_data(name, qualifier, subject, event["previous"], event["at"],
@@ -185,25 +185,25 @@ class Engine:
             fired = matcher.decide(trigger, subject, data, now)
         runnable: list[int] = []
         with self.store.tx():
-            if not self.store.mark_processed(event_id, now):
+            if not self.store.events.mark_processed(event_id, now):
                 return []
             for plan, tree in fired:
                 status, reason = self._admit(plan, event, now)
-                execution = self.store.create_execution(
+                execution = self.store.runs.create_execution(
                     now, definition=plan.name, version=versions[id(plan)], kind=plan.kind,
                     trigger=trigger, event=event_id, subject_kind=event["subject_kind"],
                     subject_id=event["subject_id"], cascade=event["cascade"],
                     inputs={"data": data, "explain": tree}, state=None, status=status,
                     reason=reason, finished_at=None if status == "runnable" else now)
-                self.store.audit("execution." + ("started" if status == "runnable" else status),
+                self.store.audit.write("execution." + ("started" if status == "runnable" else status),
                                  now, {"workflow": plan.name, "event": event_id,
                                        "reason": reason}, execution, _subject_key(event))
                 if status == "runnable":
                     runnable.append(execution)
             # Any change to a record re-checks the `wait until` of every run that reads it.
             if name in RECORD_UPDATES and event["subject_id"]:
-                for waiting in self.store.watchers(event["subject_kind"], event["subject_id"]):
-                    if self.store.nudge(waiting, now):
+                for waiting in self.store.runs.watchers(event["subject_kind"], event["subject_id"]):
+                    if self.store.runs.nudge(waiting, now):
                         runnable.append(waiting)
         for execution in runnable:
             self.queue.advance(execution)
@@ -217,7 +217,7 @@ class Engine:
                                f"deep in a chain of workflow effects (limit {limits.cascade_depth});"
                                f" the chain stops here (event {event['id']} from execution "
                                f"{event['execution']})")
-        if event["subject_id"] is not None and self.store.runs_since(
+        if event["subject_id"] is not None and self.store.runs.runs_since(
                 plan.name, event["subject_kind"], event["subject_id"],
                 now - timedelta(minutes=1)) >= limits.runs_per_minute:
             return "stopped", (f"rate limit reached: `{plan.name}` already ran "
@@ -227,27 +227,27 @@ class Engine:
 
     def start_scenario(self, name: str, ticket_id: Any, actor: str = "api") -> int:
         """An agent runs a scenario on a ticket: a new execution of its active version."""
-        version = self.store.active_version_of(name)
+        version = self.store.definitions.active_version_of(name)
         if version is None or self.plan(version).kind != "scenario":
             raise NotFoundError(f"no active scenario named `{name}`")
-        ticket = self.store.get_ticket(ticket_id)
+        ticket = self.store.records.get_ticket(ticket_id)
         if ticket is None:
             raise NotFoundError(f"no ticket {ticket_id}")
         now = self.clock.now()
         plan = self.plan(version)
         data = event_data(SCENARIO_EVENT, name, ticket, None, now, actor,
-                          self.store.referenced("ticket", ticket))
+                          self.store.records.referenced("ticket", ticket))
         tree = (explain(plan.constants[plan.condition], {**data, "$now": now})
                 if plan.condition >= 0 else {"text": "(no condition)", "value": True})
         with self.store.tx():
-            execution = self.store.create_execution(
+            execution = self.store.runs.create_execution(
                 now, definition=name, version=version, kind="scenario",
                 trigger=f"{SCENARIO_EVENT}:{name}", event=None, subject_kind="ticket",
                 subject_id=ticket["id"], cascade=0, inputs={"data": data, "explain": tree},
                 state=None, status="runnable" if tree["value"] else "skipped",
                 reason=None if tree["value"] else "its condition does not hold for this ticket",
                 finished_at=None if tree["value"] else now)
-            self.store.audit("execution." + ("started" if tree["value"] else "skipped"), now,
+            self.store.audit.write("execution." + ("started" if tree["value"] else "skipped"), now,
                              {"workflow": name, "actor": actor}, execution, f"ticket:{ticket['id']}")
         self.queue.advance(execution)
         return execution
@@ -264,7 +264,7 @@ class Engine:
         with self._running_lock:
             running = sorted(self._running)
         with self.store.tx():
-            return self.store.renew(self.owner, self.clock.now(), self.config.lease_seconds,
+            return self.store.runs.renew(self.owner, self.clock.now(), self.config.lease_seconds,
                                     running)
 
     @contextmanager

@@ -36,7 +36,7 @@ def advance(engine: Engine, execution_id: int) -> None:
                 _slice(engine, execution_id)
                 return
             except _Stale:
-                engine.store.release(execution_id, engine.owner)
+                engine.store.runs.release(execution_id, engine.owner)
             except Exception as exc:   # a bug or a fault, not the run's: retry it, then give up
                 log.exception("execution %s: a slice failed", execution_id)
                 _retry_or_give_up(engine, execution_id, exc)
@@ -48,18 +48,18 @@ def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None
     SLICE_RETRIES attempts, so that no run stays runnable for ever."""
     store, now = engine.store, engine.clock.now()
     error = f"{type(exc).__name__}: {exc}"[:500]
-    attempt = store.attempts(execution_id)
+    attempt = store.runs.attempts(execution_id)
     with store.tx():
         if attempt >= SLICE_RETRIES:
             reason = f"gave up after {attempt} attempts at one run slice; the last failed with {error}"
-            if store.give_up(execution_id, now, reason):
-                store.replace_waits(execution_id, [], now, "failed")
-                store.replace_watches(execution_id, set())
-                store.audit("execution.failed", now, {"reason": reason}, execution_id)
+            if store.runs.give_up(execution_id, now, reason):
+                store.runs.replace_waits(execution_id, [], now, "failed")
+                store.runs.replace_watches(execution_id, set())
+                store.audit.write("execution.failed", now, {"reason": reason}, execution_id)
             return
         # The outbox's rule: 5, 10, 20, 40 s before attempts 2 to 5.
         until = now + timedelta(seconds=backoff(attempt))
-        retried = store.retry_later(execution_id, engine.owner, until,
+        retried = store.runs.retry_later(execution_id, engine.owner, until,
                                     f"attempt {attempt} failed with {error}; retrying")
     if retried:
         engine.queue.advance(execution_id, eta=until)
@@ -68,8 +68,8 @@ def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None
 def _slice(engine: Engine, execution_id: int) -> None:
     store, now = engine.store, engine.clock.now()
     with store.tx():
-        store.wake(execution_id, now)   # the task scheduled at a deadline: the fast path
-        ex = store.claim(execution_id, engine.owner, now, engine.config.lease_seconds)
+        store.runs.wake(execution_id, now)   # the task scheduled at a deadline: the fast path
+        ex = store.runs.claim(execution_id, engine.owner, now, engine.config.lease_seconds)
     if ex is None:
         return
     if ex["attempt"] > MAX_ATTEMPTS:
@@ -89,15 +89,15 @@ def _slice(engine: Engine, execution_id: int) -> None:
             status = state["status"]
             waits = vm.waits(state) if status == "waiting" else []
             wake = _earliest(state, waits)
-            if not store.commit_execution(execution_id, engine.owner, ex["revision"], now, state,
+            if not store.runs.commit_execution(execution_id, engine.owner, ex["revision"], now, state,
                                           status, state.get("reason"), wake):
                 raise _Stale
-            store.replace_waits(execution_id, waits, now,
+            store.runs.replace_waits(execution_id, waits, now,
                                 "terminate" if status == "terminated" else "resumed")
-            store.replace_watches(execution_id, watched(plan, ex, state, waits))
-            store.add_steps(_rows(plan, ex, outcome.steps))
+            store.runs.replace_watches(execution_id, watched(plan, ex, state, waits))
+            store.runs.add_steps(_rows(plan, ex, outcome.steps))
             if status not in ("waiting", "runnable"):
-                store.audit(f"execution.{status}", now, {"workflow": ex["definition"],
+                store.audit.write(f"execution.{status}", now, {"workflow": ex["definition"],
                                                          "reason": state.get("reason")},
                             execution_id, f"{ex['subject_kind']}:{ex['subject_id']}")
     except EffectFailed as exc:   # the store refused an effect: nothing of the slice stays
@@ -130,13 +130,13 @@ def _fail(engine: Engine, ex: dict[str, Any], now: datetime, reason: str,
     state = dict(ex["state"] or vm.start(ex["inputs"]["data"]))
     state.update(status="failed", reason=reason)
     with engine.store.tx():
-        if not engine.store.commit_execution(ex["id"], engine.owner, ex["revision"], now, state,
+        if not engine.store.runs.commit_execution(ex["id"], engine.owner, ex["revision"], now, state,
                                              "failed", reason, None):
             raise _Stale
-        engine.store.replace_waits(ex["id"], [], now, "failed")
-        engine.store.replace_watches(ex["id"], set())
-        engine.store.add_steps(steps or [])
-        engine.store.audit("execution.failed", now, {"workflow": ex["definition"],
+        engine.store.runs.replace_waits(ex["id"], [], now, "failed")
+        engine.store.runs.replace_watches(ex["id"], set())
+        engine.store.runs.add_steps(steps or [])
+        engine.store.audit.write("execution.failed", now, {"workflow": ex["definition"],
                                                      "reason": reason},
                            ex["id"], f"{ex['subject_kind']}:{ex['subject_id']}")
 
@@ -152,18 +152,18 @@ def _decisions(engine: Engine, ex: dict[str, Any], state: dict[str, Any],
     for name, var in state["vars"].items():
         if not isinstance(var, dict) or var.get("kind") != "approval" or var["outcome"] != "pending":
             continue
-        request = engine.store.approval_of(ex["id"], name)
+        request = engine.store.approvals.approval_of(ex["id"], name)
         if request is None:
             continue
         deadlines = [d for d in [as_datetime(var.get("deadline")), *(
             as_datetime(w["deadline"]) for w in vm.waits(state)
             if w["kind"] == "approval" and w["name"] == name)] if d is not None]
         if request["status"] == "pending" and deadlines and now >= min(deadlines):
-            engine.store.time_out(request["id"], min(deadlines))
-            request = engine.store.approval(request["id"])
+            engine.store.approvals.time_out(request["id"], min(deadlines))
+            request = engine.store.approvals.approval(request["id"])
         if request["status"] == "pending":
             continue
-        last = (engine.store.decisions(request["id"]) or [{}])[-1]
+        last = (engine.store.approvals.decisions(request["id"]) or [{}])[-1]
         timed_out = request["status"] == "timed_out"
         # A timeout happened at its deadline, a decision when the approver made it.
         out.append({"type": "decision", "name": name, "outcome": request["status"],

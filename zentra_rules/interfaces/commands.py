@@ -52,14 +52,14 @@ def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     app = _app(args)
     with app.store.tx():
-        print(app.store.create_token(args.role, args.user, app.engine.clock.now()), file=out)
+        print(app.store.tokens.create_token(args.role, args.user, app.engine.clock.now()), file=out)
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     app = _app(args)
     with app.store.tx():
-        app.store.revoke_token(args.id, app.engine.clock.now())
+        app.store.tokens.revoke_token(args.id, app.engine.clock.now())
     print(f"token {args.id} revoked", file=out)
     return 0
 

@@ -1,4 +1,8 @@
-"""The one gateway to the database: peewee is used here and nowhere else."""
+"""The one gateway to the database: peewee is used here and nowhere else.
+
+`Store` is a facade over one part per thing stored (records, events, definitions, runs,
+approvals, outbox, webhooks, tokens, audit); every part shares the one database and its
+transactions (`Store.tx`)."""
 
 from __future__ import annotations
 
@@ -7,20 +11,35 @@ from contextlib import contextmanager
 
 import peewee as pw
 
+from zentra_rules.domain.changes import check_fields
 from zentra_rules.store.approvals import Approvals
+from zentra_rules.store.audit import Audit
 from zentra_rules.store.db import open_database
-from zentra_rules.store.outbox import ROLES, Sends
-from zentra_rules.store.records import Records, check_fields
+from zentra_rules.store.definitions import Definitions
+from zentra_rules.store.events import Events
+from zentra_rules.store.outbox import Outbox
+from zentra_rules.store.records import Records
 from zentra_rules.store.runs import Runs
+from zentra_rules.store.tokens import ROLES, Tokens
+from zentra_rules.store.webhooks import Webhooks
 
 __all__ = ["ROLES", "Store", "check_fields", "open_store"]
 
 
-class Store(Records, Runs, Approvals, Sends):
+class Store:
     """Every read and write the engine makes; times are passed in, never read from a clock."""
 
     def __init__(self, db: pw.Database):
         self.db = db
+        self.events = Events(db)
+        self.records = Records(db, self.events)
+        self.definitions = Definitions(db)
+        self.audit = Audit(db)
+        self.runs = Runs(db)
+        self.approvals = Approvals(db, self.records, self.audit, self.runs)
+        self.outbox = Outbox(db)
+        self.webhooks = Webhooks(db)
+        self.tokens = Tokens(db)
 
     @contextmanager
     def tx(self) -> Iterator[None]:

@@ -1,30 +1,33 @@
-"""Approval requests and their append-only, hash-chained decisions."""
+"""Approval requests, who is asked, and the hash-chained decisions."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import peewee as pw
 
 from zentra_rules.domain.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from zentra_rules.domain.values import iso
-from zentra_rules.store.models import ApprovalDecision, ApprovalRequest
-from zentra_rules.store.runs import GENESIS, chain_hash
+from zentra_rules.store.audit import GENESIS, Audit, chain_hash
+from zentra_rules.store.models import (
+    ApprovalDecision,
+    ApprovalRequest,
+)
+from zentra_rules.store.records import Records
+from zentra_rules.store.runs import Runs
 
 Record = dict[str, Any]
 
 
 class Approvals:
-    """Mixin of `Store`: who is asked, who decided, and the one outcome."""
+    """Approval requests, who is asked, and the hash-chained decisions."""
 
-    db: pw.Database
-
-    if TYPE_CHECKING:   # provided by the other mixins of Store
-        def lock_chain(self, table: str) -> None: ...
-        def nudge(self, execution_id: int, now: datetime) -> bool: ...
-        def get_user(self, key: str) -> Record | None: ...
-        def users_in(self, field: str, value: str) -> list[str]: ...
+    def __init__(self, db: pw.Database, records: Records, audit: Audit, runs: Runs):
+        self.db = db
+        self.records = records
+        self.audit = audit
+        self.runs = runs
 
     def resolve_approvers(self, approvers: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each approver entry (user, role, group or a path's value) with the user ids it means.
@@ -35,9 +38,9 @@ class Approvals:
         for entry in approvers:
             kind, value = entry["kind"], entry["value"]
             if kind in ("role", "group"):
-                users = self.users_in(kind + "s", str(value))
+                users = self.records.users_in(kind + "s", str(value))
             elif isinstance(value, str) and value:
-                user = self.get_user(value)
+                user = self.records.get_user(value)
                 users = [user["id"]] if user else [value]
             else:
                 users = []
@@ -71,7 +74,7 @@ class Approvals:
                                           ApprovalRequest.name == name)
         return None if row is None else self._request(row)
 
-    def approvals(self, status: str | None = None, user: str | None = None) -> list[Record]:
+    def listing(self, status: str | None = None, user: str | None = None) -> list[Record]:
         query = ApprovalRequest.select().order_by(ApprovalRequest.id)
         if status is not None:
             query = query.where(ApprovalRequest.status == status)
@@ -127,7 +130,7 @@ class Approvals:
             if row.deadline is not None and now >= row.deadline:
                 raise ConflictError(f"approval {request_id} timed out at {request['deadline']}")
             decided = self.decisions(request_id)
-            me = self.get_user(user)
+            me = self.records.get_user(user)
             identities = {user} | ({me["id"], me.get("email")} if me else set())
             asked = set(self._asked(request, decided))
             if any(d["user"] in identities for d in decided):
@@ -135,7 +138,7 @@ class Approvals:
             if not identities & asked:
                 raise ForbiddenError(f"{user} is not asked to decide approval {request_id}")
             user = me["id"] if me else user   # decisions name the user, however they signed in
-            self.lock_chain("approval_decision")
+            self.audit.lock_chain("approval_decision")
             last = ApprovalDecision.select(ApprovalDecision.hash).order_by(
                 ApprovalDecision.id.desc()).first()
             prev = last.hash if last else GENESIS
@@ -150,7 +153,7 @@ class Approvals:
                                    decided_at=now if status != "pending" else None).where(
                 ApprovalRequest.id == request_id).execute()
             if status != "pending":
-                self.nudge(row.execution_id, now)
+                self.runs.nudge(row.execution_id, now)
             return {**request, "status": status, "stage": stage,
                     "decided_at": iso(now) if status != "pending" else None,
                     "decisions": self.decisions(request_id)}

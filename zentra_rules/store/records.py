@@ -1,4 +1,4 @@
-"""The desk's records (users, tickets, assets, changes); every change is recorded as an event."""
+"""The desk's records: users, tickets with their notes, links and history, assets, changes."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from zentra_rules.domain.changes import (
 )
 from zentra_rules.domain.errors import ConflictError, InputError, NotFoundError
 from zentra_rules.domain.values import as_datetime, iso
+from zentra_rules.store.events import Events
 from zentra_rules.store.models import (
     Asset,
     Change,
-    Event,
     Ticket,
     TicketHistory,
     TicketLink,
@@ -29,7 +29,6 @@ from zentra_rules.store.models import (
 )
 
 Record = dict[str, Any]
-# Reference fields read through when a run loads its subject: (record kind, field, target kind).
 REFERENCES = (("ticket", "requester", "user"), ("ticket", "agent", "user"),
               ("ticket", "linkedAsset", "asset"),
               ("user", "manager", "user"), ("asset", "owner", "user"),
@@ -38,30 +37,12 @@ _REF_DEPTH = 4   # requester.manager.manager... is read this far
 
 
 class Records:
-    """Mixin of `Store`: the desk's records."""
+    """The desk's records: users, tickets with their notes, links and history, assets, changes."""
 
-    db: pw.Database
+    def __init__(self, db: pw.Database, events: Events):
+        self.db = db
+        self.events = events
 
-    # -- events -----------------------------------------------------------------------------
-    def emit(self, name: str, now: datetime, *, qualifier: str | None = None,
-             subject_kind: str | None = None, subject: Record | None = None,
-             previous: Record | None = None, cascade: int = 0, actor: str | None = None,
-             dedupe_key: str | None = None, execution: int | None = None) -> int | None:
-        """Record an event; None when `dedupe_key` was seen before (it happened already)."""
-        row = dict(name=name, qualifier=qualifier, subject_kind=subject_kind,
-                   subject_id=(str(subject["id"]) if subject_kind in ("ticket", "asset", "change")
-                               and subject and subject.get("id") is not None else None),
-                   subject=subject, previous=previous, cascade=cascade, actor=actor,
-                   dedupe_key=dedupe_key, execution=execution, at=now)
-        if dedupe_key is None:
-            return int(Event.insert(**row).execute())
-        try:
-            with self.db.atomic():   # a savepoint: a duplicate key must not end the caller's work
-                return int(Event.insert(**row).execute())
-        except pw.IntegrityError:
-            return None
-
-    # -- users --------------------------------------------------------------------------------
     def create_user(self, fields: dict[str, Any]) -> Record:
         fields = check_fields("user", fields)
         user_id = str(fields.pop("id", "") or "")
@@ -83,7 +64,6 @@ class Records:
         """Ids of the users whose `roles` or `groups` list holds `value`."""
         return sorted(u.id for u in User.select() if value in (u.data.get(field) or []))
 
-    # -- tickets ------------------------------------------------------------------------------
     @staticmethod
     def _key(ticket_id: Any) -> int | None:
         """A ticket id as the database's integer, or None for anything that cannot be one."""
@@ -107,7 +87,7 @@ class Records:
         row = Ticket.create(data=fields, status=fields["status"], created_at=now, updated_at=now,
                             due_at=as_datetime(fields.get("dueAt")))
         record = self._ticket(row)
-        event = self.emit("ticket.created", now, subject_kind="ticket", subject=record,
+        event = self.events.emit("ticket.created", now, subject_kind="ticket", subject=record,
                           cascade=cascade, actor=actor, execution=execution)
         return record, event
 
@@ -137,10 +117,10 @@ class Records:
         Ticket.update(fields).where(Ticket.id == row.id).execute()
         TicketHistory.create(ticket=row.id, actor=actor, changes=diff, at=now)
         record = with_changes(previous, changes, now)
-        events = [self.emit("ticket.updated", now, subject_kind="ticket", subject=record,
+        events = [self.events.emit("ticket.updated", now, subject_kind="ticket", subject=record,
                             previous=previous, cascade=cascade, actor=actor, execution=execution)]
         if "status" in diff:
-            events.append(self.emit("ticket.status_changed", now, subject_kind="ticket",
+            events.append(self.events.emit("ticket.status_changed", now, subject_kind="ticket",
                                     subject=record, previous=previous, cascade=cascade,
                                     actor=actor, execution=execution))
         return record, [e for e in events if e is not None]
@@ -175,7 +155,6 @@ class Records:
         return bool(Ticket.update(sla_breached_at=now).where(
             Ticket.id == ticket_id, Ticket.sla_breached_at.is_null()).execute())
 
-    # -- assets and changes -------------------------------------------------------------------
     def _put(self, model: type[pw.Model], kind: str, fields: dict[str, Any], now: datetime,
              create: bool) -> tuple[Record | None, Record]:
         fields = check_fields(kind, fields)
@@ -202,7 +181,7 @@ class Records:
         until` reads this record re-checks it (tickets have `ticket.updated` for both)."""
         if previous is None or previous == record:
             return None
-        return self.emit(f"{kind}.updated", now, subject_kind=kind, subject=record,
+        return self.events.emit(f"{kind}.updated", now, subject_kind=kind, subject=record,
                          previous=previous, cascade=cascade, actor=actor, execution=execution)
 
     def get_asset(self, asset_id: Any) -> Record | None:
@@ -214,7 +193,7 @@ class Records:
         previous, record = self._put(Asset, "asset", fields, now, create)
         events = [self._updated("asset", record, previous, now, cascade, actor, execution)]
         if previous is not None and previous.get("lifecycle") != record.get("lifecycle"):
-            events.append(self.emit("asset.lifecycle_changed", now, subject_kind="asset",
+            events.append(self.events.emit("asset.lifecycle_changed", now, subject_kind="asset",
                                     subject=record, previous=previous, cascade=cascade,
                                     actor=actor, execution=execution))
         return record, [e for e in events if e is not None]
@@ -228,11 +207,10 @@ class Records:
         previous, record = self._put(Change, "change", fields, now, create)
         events = [self._updated("change", record, previous, now, cascade, actor, None)]
         if record.get("status") == "approved" and (previous or {}).get("status") != "approved":
-            events.append(self.emit("change.approved", now, subject_kind="change", subject=record,
+            events.append(self.events.emit("change.approved", now, subject_kind="change", subject=record,
                                     previous=previous, cascade=cascade, actor=actor))
         return record, [e for e in events if e is not None]
 
-    # -- reading through references -----------------------------------------------------------
     def get_record(self, kind: str, record_id: Any) -> Record | None:
         getter = {"ticket": self.get_ticket, "asset": self.get_asset, "user": self.get_user,
                   "change": self.get_change}.get(kind)

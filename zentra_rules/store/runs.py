@@ -1,25 +1,18 @@
-"""Definitions and their versions, executions with leases, steps, waits and the audit chain."""
+"""Executions with their leases, waits, watches and steps."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 import peewee as pw
 
-from zentra_rules.domain.errors import ConflictError, NotFoundError
+from zentra_rules.domain.errors import NotFoundError
 from zentra_rules.domain.values import as_datetime, iso
 from zentra_rules.store.models import (
-    AuditLog,
-    AutomationRule,
-    Definition,
     DefinitionVersion,
-    Event,
     Execution,
-    Meta,
     Step,
     Wait,
     Watch,
@@ -28,13 +21,6 @@ from zentra_rules.store.models import (
 Record = dict[str, Any]
 OPEN = ("runnable", "waiting")
 log = logging.getLogger("zentra.store")
-GENESIS = "0" * 64
-
-
-def chain_hash(prev: str, content: dict[str, Any]) -> str:
-    """The hash that links an append-only row to the one before it."""
-    text = prev + json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def unreadable(execution_id: Any, exc: Exception) -> Record:
@@ -44,129 +30,11 @@ def unreadable(execution_id: Any, exc: Exception) -> Record:
 
 
 class Runs:
-    """Mixin of `Store`: definitions, executions and their audit."""
+    """Executions with their leases, waits, watches and steps."""
 
-    db: pw.Database
+    def __init__(self, db: pw.Database):
+        self.db = db
 
-    def lock_chain(self, table: str) -> None:
-        """Serialise appends to one hash chain (SQLite's IMMEDIATE transactions already do)."""
-        if isinstance(self.db, pw.PostgresqlDatabase):
-            self.db.execute_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
-
-    # -- definitions ------------------------------------------------------------------------
-    def publish(self, name: str, kind: str, source: str, plan: dict[str, Any], plan_hash: str,
-                author: str, now: datetime) -> int:
-        """Store a new immutable version and make it the active one; returns its number."""
-        with self.db.atomic():
-            row = Definition.get_or_none(Definition.name == name)
-            if row is None:
-                Definition.create(name=name, kind=kind, active_version=None)
-            elif row.kind != kind:
-                raise ConflictError(f"`{name}` is a {row.kind}; a {kind} needs another name")
-            last = (DefinitionVersion.select(pw.fn.MAX(DefinitionVersion.version))
-                    .where(DefinitionVersion.definition == name).scalar()) or 0
-            version = last + 1
-            DefinitionVersion.create(definition=name, version=version, source=source, plan=plan,
-                                     plan_hash=plan_hash, author=author, created_at=now)
-            Definition.update(active_version=version).where(Definition.name == name).execute()
-        return int(version)
-
-    def activate(self, name: str, version: int | None) -> None:
-        """Choose the active version (None: stop matching)."""
-        if Definition.get_or_none(Definition.name == name) is None:
-            raise NotFoundError(f"no workflow or scenario named `{name}`")
-        if version is not None and DefinitionVersion.get_or_none(
-                DefinitionVersion.definition == name, DefinitionVersion.version == version) is None:
-            raise NotFoundError(f"`{name}` has no version {version}")
-        Definition.update(active_version=version).where(Definition.name == name).execute()
-
-    def active_versions(self) -> list[tuple[int, str]]:
-        """(version row id, plan hash) of every active definition."""
-        query = (DefinitionVersion.select(DefinitionVersion.id, DefinitionVersion.plan_hash)
-                 .join(Definition, on=(Definition.name == DefinitionVersion.definition))
-                 .where(Definition.active_version == DefinitionVersion.version)
-                 .order_by(DefinitionVersion.definition))
-        return [(v.id, v.plan_hash) for v in query]
-
-    def version_plan(self, version_id: int) -> dict[str, Any]:
-        return DefinitionVersion.get_by_id(version_id).plan  # type: ignore[no-any-return]
-
-    def active_version_of(self, name: str) -> int | None:
-        """The row id of a definition's active version."""
-        row = (DefinitionVersion.select(DefinitionVersion.id)
-               .join(Definition, on=(Definition.name == DefinitionVersion.definition))
-               .where(Definition.name == name, Definition.active_version == DefinitionVersion.version)
-               .first())
-        return None if row is None else int(row.id)
-
-    def definitions(self) -> list[Record]:
-        return [{"name": d.name, "kind": d.kind, "active_version": d.active_version}
-                for d in Definition.select().order_by(Definition.name)]
-
-    def definition(self, name: str) -> Record:
-        row = Definition.get_or_none(Definition.name == name)
-        if row is None:
-            raise NotFoundError(f"no workflow or scenario named `{name}`")
-        versions = [{"version": v.version, "source": v.source, "plan": v.plan, "hash": v.plan_hash,
-                     "author": v.author, "created_at": iso(v.created_at)}
-                    for v in DefinitionVersion.select().where(DefinitionVersion.definition == name)
-                    .order_by(DefinitionVersion.version)]
-        return {"name": row.name, "kind": row.kind, "active_version": row.active_version,
-                "versions": versions}
-
-    # -- legacy automation rules ------------------------------------------------------------
-    def put_rule(self, rule: dict[str, Any]) -> dict[str, Any] | None:
-        """Store a legacy rule (a new id, or a new text for a known one); the old one, if any."""
-        old = AutomationRule.get_or_none(AutomationRule.id == rule["id"])
-        fields = {"data": rule, "position": int(rule.get("position") or 0),
-                  "active": bool(rule.get("active", True))}
-        if old is None:
-            AutomationRule.create(id=rule["id"], **fields)
-            return None
-        AutomationRule.update(**fields).where(AutomationRule.id == rule["id"]).execute()
-        return old.data  # type: ignore[no-any-return]
-
-    def rule(self, rule_id: str) -> dict[str, Any]:
-        row = AutomationRule.get_or_none(AutomationRule.id == rule_id)
-        if row is None:
-            raise NotFoundError(f"no automation rule `{rule_id}`")
-        return row.data  # type: ignore[no-any-return]
-
-    def rules_for(self, event: str) -> list[dict[str, Any]]:
-        """Every stored rule of one event (active or not), in position order, then by id."""
-        return [r.data for r in AutomationRule.select().order_by(AutomationRule.position,
-                                                                 AutomationRule.id)
-                if r.data.get("event") == event]
-
-    # -- events -----------------------------------------------------------------------------
-    def event(self, event_id: int) -> Record | None:
-        e = Event.get_or_none(Event.id == event_id)
-        if e is None:
-            return None
-        return {"id": e.id, "name": e.name, "qualifier": e.qualifier,
-                "subject_kind": e.subject_kind, "subject_id": e.subject_id, "subject": e.subject,
-                "previous": e.previous, "cascade": e.cascade, "actor": e.actor, "at": e.at,
-                "execution": e.execution, "processed": e.processed_at is not None}
-
-    def mark_processed(self, event_id: int, now: datetime) -> bool:
-        """Compare-and-set: exactly one processor turns an event into executions."""
-        return bool(Event.update(processed_at=now).where(
-            Event.id == event_id, Event.processed_at.is_null()).execute())
-
-    def unprocessed_events(self, before: datetime) -> list[int]:
-        """Events not yet matched that happened before `before` (newer ones have a task)."""
-        return [e.id for e in Event.select(Event.id).where(
-            Event.processed_at.is_null(), Event.at <= before).order_by(Event.id)]
-
-    def get_meta(self, key: str) -> str | None:
-        row = Meta.get_or_none(Meta.key == key)
-        return None if row is None else str(row.value)
-
-    def set_meta(self, key: str, value: str) -> None:
-        Meta.insert(key=key, value=value).on_conflict(
-            conflict_target=[Meta.key], update={Meta.value: value}).execute()
-
-    # -- executions -------------------------------------------------------------------------
     def create_execution(self, now: datetime, **fields: Any) -> int:
         return int(Execution.insert(created_at=now, updated_at=now, **fields).execute())
 
@@ -322,7 +190,6 @@ class Runs:
         if rows:
             Step.insert_many(rows).execute()
 
-    # -- reading runs -----------------------------------------------------------------------
     def executions(self, ticket: str | None = None, workflow: str | None = None,
                    status: str | None = None, limit: int = 100) -> list[Record]:
         query = Execution.select().order_by(Execution.id.desc()).limit(limit)
@@ -363,25 +230,3 @@ class Runs:
                 "inputs": e.inputs, "status": e.status, "reason": e.reason,
                 "state": e.state, "created_at": iso(e.created_at),
                 "finished_at": iso(e.finished_at) if e.finished_at else None}
-
-    # -- audit ------------------------------------------------------------------------------
-    def audit(self, kind: str, now: datetime, data: dict[str, Any], execution: int | None = None,
-              subject: str | None = None) -> None:
-        self.lock_chain("audit_log")
-        last = AuditLog.select(AuditLog.hash).order_by(AuditLog.id.desc()).first()
-        prev = last.hash if last else GENESIS
-        content = {"at": iso(now), "kind": kind, "execution": execution, "subject": subject,
-                   "data": data}
-        AuditLog.create(at=now, kind=kind, execution=execution, subject=subject, data=data,
-                        prev_hash=prev, hash=chain_hash(prev, content))
-
-    def verify_audit(self) -> int | None:
-        """The id of the first audit row whose chain does not verify, or None."""
-        prev = GENESIS
-        for row in AuditLog.select().order_by(AuditLog.id):
-            content = {"at": iso(row.at), "kind": row.kind, "execution": row.execution,
-                       "subject": row.subject, "data": row.data}
-            if row.prev_hash != prev or row.hash != chain_hash(prev, content):
-                return int(row.id)
-            prev = row.hash
-        return None

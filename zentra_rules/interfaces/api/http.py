@@ -148,7 +148,7 @@ def authenticate(request: Request, roles: tuple[str, ...]) -> dict[str, Any]:
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPError(401, "send `Authorization: Bearer TOKEN` (create one with "
                              "`zentra token create --role ROLE`)")
-    found = request.app.state.store.token(token.strip())
+    found = request.app.state.store.tokens.token(token.strip())
     if found is None:
         raise HTTPError(401, "that token is not valid (unknown or revoked)")
     if found["role"] not in roles:

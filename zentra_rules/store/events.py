@@ -1,0 +1,67 @@
+"""Events as they happened (the queue of record), the cron cursor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import peewee as pw
+
+from zentra_rules.store.models import (
+    Event,
+    Meta,
+)
+
+Record = dict[str, Any]
+
+
+class Events:
+    """Events as they happened (the queue of record), the cron cursor."""
+
+    def __init__(self, db: pw.Database):
+        self.db = db
+
+    def emit(self, name: str, now: datetime, *, qualifier: str | None = None,
+             subject_kind: str | None = None, subject: Record | None = None,
+             previous: Record | None = None, cascade: int = 0, actor: str | None = None,
+             dedupe_key: str | None = None, execution: int | None = None) -> int | None:
+        """Record an event; None when `dedupe_key` was seen before (it happened already)."""
+        row = dict(name=name, qualifier=qualifier, subject_kind=subject_kind,
+                   subject_id=(str(subject["id"]) if subject_kind in ("ticket", "asset", "change")
+                               and subject and subject.get("id") is not None else None),
+                   subject=subject, previous=previous, cascade=cascade, actor=actor,
+                   dedupe_key=dedupe_key, execution=execution, at=now)
+        if dedupe_key is None:
+            return int(Event.insert(**row).execute())
+        try:
+            with self.db.atomic():   # a savepoint: a duplicate key must not end the caller's work
+                return int(Event.insert(**row).execute())
+        except pw.IntegrityError:
+            return None
+
+    def event(self, event_id: int) -> Record | None:
+        e = Event.get_or_none(Event.id == event_id)
+        if e is None:
+            return None
+        return {"id": e.id, "name": e.name, "qualifier": e.qualifier,
+                "subject_kind": e.subject_kind, "subject_id": e.subject_id, "subject": e.subject,
+                "previous": e.previous, "cascade": e.cascade, "actor": e.actor, "at": e.at,
+                "execution": e.execution, "processed": e.processed_at is not None}
+
+    def mark_processed(self, event_id: int, now: datetime) -> bool:
+        """Compare-and-set: exactly one processor turns an event into executions."""
+        return bool(Event.update(processed_at=now).where(
+            Event.id == event_id, Event.processed_at.is_null()).execute())
+
+    def unprocessed_events(self, before: datetime) -> list[int]:
+        """Events not yet matched that happened before `before` (newer ones have a task)."""
+        return [e.id for e in Event.select(Event.id).where(
+            Event.processed_at.is_null(), Event.at <= before).order_by(Event.id)]
+
+    def get_meta(self, key: str) -> str | None:
+        row = Meta.get_or_none(Meta.key == key)
+        return None if row is None else str(row.value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        Meta.insert(key=key, value=value).on_conflict(
+            conflict_target=[Meta.key], update={Meta.value: value}).execute()
