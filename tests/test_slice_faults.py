@@ -76,6 +76,6 @@ def test_the_heartbeat_renews_only_slices_in_progress(rig: Rig) -> None:
     with rig.store.tx():
         assert rig.store.runs.claim(execution, rig.engine.owner, rig.clock.now(), 30) is not None
     assert rig.engine.renew_leases() == 0           # claimed, but no slice of ours is running
-    with rig.engine.running(execution):
+    with rig.engine.leases.holding(execution):
         assert rig.engine.renew_leases() == 1
     assert rig.engine.renew_leases() == 0

@@ -9,35 +9,27 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from runtime.durable import delivery, reads, slices, sweeper
+from runtime.durable.approvals import ask_approvers
+from runtime.durable.leases import Leases
+from runtime.durable.plans import Plans
+from runtime.durable.ports import Queue, Sender, Store
 from runtime.events import SCENARIO_EVENT, event_data
 from runtime.matcher import Matcher
 from zentra_rules.domain.clock import Clock
 from zentra_rules.domain.config import Config
-from zentra_rules.domain.errors import InputError, NotFoundError
+from zentra_rules.domain.errors import DeliveryError, InputError, NotFoundError
 from zentra_rules.domain.evaluation import explain
 from zentra_rules.domain.plan import Plan
 from zentra_rules.domain.schema import TRIGGERS
-from zentra_rules.store import Store
-from zentra_rules.store.world import ask_approvers
 
 # The events every write of a record emits (assets and changes: not triggers, only notices).
 RECORD_UPDATES = ("ticket.updated", "asset.updated", "change.updated")
-
-
-class Queue(Protocol):
-    """What the engine asks of the task queue: wake somebody up for this id (now or later)."""
-
-    def advance(self, execution_id: int, eta: datetime | None = None) -> None: ...
-    def process(self, event_id: int) -> None: ...
-    def deliver(self, send_id: int, eta: datetime | None = None) -> None: ...
 
 
 class NoQueue:
@@ -53,17 +45,33 @@ class NoQueue:
         pass
 
 
+class NoSender:
+    """No integrations: every send fails for good (a process that only publishes or reads)."""
+
+    def webhook(self, url: str, secret: str, message_id: str, body: bytes, timestamp: int) -> None:
+        raise DeliveryError("this process sends nothing", retryable=False)
+
+    def message(self, channel: str, target: str, subject: str | None, body: str,
+                message_id: str) -> None:
+        raise DeliveryError("this process sends nothing", retryable=False)
+
+
 class Engine:
     """One per process; safe to share between worker threads."""
 
-    def __init__(self, store: Store, clock: Clock, config: Config, queue: Queue | None = None):
+    def __init__(self, store: Store, clock: Clock, config: Config, queue: Queue | None = None,
+                 sender: Sender | None = None):
         self.store, self.clock, self.config = store, clock, config
         self.queue: Queue = queue or NoQueue()
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._plans: dict[int, Plan] = {}
-        self._running: set[int] = set()
-        self._running_lock = threading.Lock()
-        self._matcher: tuple[tuple[int, ...], Matcher, dict[int, int]] | None = None
+        self.sender: Sender = sender or NoSender()
+        self.plans = Plans(store.definitions)
+        self.leases = Leases(f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                             config.lease_seconds)
+
+    @property
+    def owner(self) -> str:
+        """This process's name on the leases it holds."""
+        return self.leases.owner
 
     # -- definitions ------------------------------------------------------------------------
     def publish(self, plans: list[Plan], author: str) -> list[dict[str, Any]]:
@@ -78,26 +86,15 @@ class Engine:
 
     def directory(self, plans: list[Plan], event: str, subject: Any) -> dict[str, Any]:
         """The desk's records a dry run of `plans` on `subject` reads (see runtime.durable.reads)."""
-        return reads.directory(self.store, plans, event, subject)
-
-    def plan(self, version_id: int) -> Plan:
-        """A version's plan, loaded once: versions never change."""
-        if version_id not in self._plans:
-            self._plans[version_id] = Plan.from_json(self.store.definitions.version_plan(version_id))
-        return self._plans[version_id]
+        return reads.directory(self.store.records, plans, event, subject)
 
     def plan_of(self, run: dict[str, Any]) -> Plan:
         """The plan a stored execution runs (the version it started with)."""
-        return self.plan(int(run["version_id"]))
+        return self.plans.plan_of(run)
 
     def matcher(self) -> tuple[Matcher, dict[int, int]]:
-        """The matcher over the active versions (rebuilt when the active set changes)."""
-        active = tuple(v for v, _ in self.store.definitions.active_versions())
-        if self._matcher is None or self._matcher[0] != active:
-            plans = [self.plan(v) for v in active]
-            self._matcher = (active, Matcher(plans), {id(p): v for p, v in zip(plans, active,
-                                                                                 strict=True)})
-        return self._matcher[1], self._matcher[2]
+        """The matcher over the active versions, and the version of each of its plans."""
+        return self.plans.matcher()
 
     # -- records (what the API and tests change; each change is an event) -----------------
     def create_ticket(self, fields: dict[str, Any], actor: str = "api") -> dict[str, Any]:
@@ -152,7 +149,8 @@ class Engine:
             before = self.store.approvals.approval(request_id)
             request = self.store.approvals.decide(request_id, user, decision, comment, now)
             if request["status"] == "pending" and request["stage"] != before["stage"]:
-                ask_approvers(self.store, now, request_id, sends, reminder=False)   # the next one
+                ask_approvers(self.store.approvals, self.store.records, self.store.outbox, now,
+                              request_id, sends, reminder=False)   # the next one
         for send in sends:
             self.queue.deliver(send)
         if request["status"] != "pending":
@@ -228,13 +226,13 @@ class Engine:
     def start_scenario(self, name: str, ticket_id: Any, actor: str = "api") -> int:
         """An agent runs a scenario on a ticket: a new execution of its active version."""
         version = self.store.definitions.active_version_of(name)
-        if version is None or self.plan(version).kind != "scenario":
+        if version is None or self.plans.plan(version).kind != "scenario":
             raise NotFoundError(f"no active scenario named `{name}`")
         ticket = self.store.records.get_ticket(ticket_id)
         if ticket is None:
             raise NotFoundError(f"no ticket {ticket_id}")
         now = self.clock.now()
-        plan = self.plan(version)
+        plan = self.plans.plan(version)
         data = event_data(SCENARIO_EVENT, name, ticket, None, now, actor,
                           self.store.records.referenced("ticket", ticket))
         tree = (explain(plan.constants[plan.condition], {**data, "$now": now})
@@ -254,36 +252,27 @@ class Engine:
 
     # -- slices, sends and the sweeper live in their own modules -----------------------------
     def advance(self, execution_id: int) -> None:
-        slices.advance(self, execution_id)
+        slices.advance(execution_id, store=self.store, plans=self.plans, queue=self.queue,
+                       clock=self.clock, leases=self.leases,
+                       step_budget=self.config.limits.step_budget)
 
     def deliver(self, send_id: int) -> None:
-        delivery.deliver(self, send_id)
+        delivery.deliver(send_id, store=self.store, sender=self.sender, queue=self.queue,
+                         clock=self.clock, timeout=self.config.webhook_timeout,
+                         max_attempts=self.config.max_attempts)
 
     def renew_leases(self) -> int:
         """This process's heartbeat: the leases of the slices it is running stay its own."""
-        with self._running_lock:
-            running = sorted(self._running)
         with self.store.tx():
-            return self.store.runs.renew(self.owner, self.clock.now(), self.config.lease_seconds,
-                                    running)
-
-    @contextmanager
-    def running(self, execution_id: int) -> Iterator[None]:
-        """Mark a slice as in progress in this process (only those leases are renewed)."""
-        with self._running_lock:
-            self._running.add(execution_id)
-        try:
-            yield
-        finally:
-            with self._running_lock:
-                self._running.discard(execution_id)
+            return self.leases.renew(self.store.runs, self.clock.now())
 
     def sweep(self) -> dict[str, int]:
-        return sweeper.sweep(self)
+        return sweeper.sweep(store=self.store, plans=self.plans, queue=self.queue,
+                             clock=self.clock, grace=self.config.lease_seconds)
 
 
 def _subject_key(event: dict[str, Any]) -> str | None:
     return f"{event['subject_kind']}:{event['subject_id']}" if event["subject_id"] else None
 
 
-__all__ = ["Engine", "NoQueue", "Queue"]
+__all__ = ["Engine", "NoQueue", "NoSender", "Queue"]

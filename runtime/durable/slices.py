@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runtime import vm
 from runtime.drive import EffectFailed, Step, drive
 from runtime.durable.delivery import backoff
+from runtime.durable.leases import Leases
+from runtime.durable.plans import Plans
+from runtime.durable.ports import ApprovalPort, Queue, Store
 from runtime.durable.reads import fresh, watched
+from zentra_rules.domain.clock import Clock
 from zentra_rules.domain.errors import InputError, RunError
 from zentra_rules.domain.plan import Op, Plan
 from zentra_rules.domain.values import as_datetime
-from zentra_rules.store.world import StoreWorld
-
-if TYPE_CHECKING:
-    from runtime.durable.engine import Engine
 
 MAX_REDO = 20
 MAX_ATTEMPTS = 10   # a slice that keeps killing its worker is given up, with the reason
@@ -28,25 +28,26 @@ class _Stale(Exception):
     """The execution changed under the slice (a decision, an event): run the slice again."""
 
 
-def advance(engine: Engine, execution_id: int) -> None:
+def advance(execution_id: int, *, store: Store, plans: Plans, queue: Queue, clock: Clock,
+            leases: Leases, step_budget: int) -> None:
     """Run an execution until it ends or waits; safe to call twice, or after a crash."""
-    with engine.running(execution_id):
+    with leases.holding(execution_id):
         for _ in range(MAX_REDO):
             try:
-                _slice(engine, execution_id)
+                _slice(execution_id, store, plans, queue, clock.now(), leases, step_budget)
                 return
             except _Stale:
-                engine.store.runs.release(execution_id, engine.owner)
+                store.runs.release(execution_id, leases.owner)
             except Exception as exc:   # a bug or a fault, not the run's: retry it, then give up
                 log.exception("execution %s: a slice failed", execution_id)
-                _retry_or_give_up(engine, execution_id, exc)
+                _retry_or_give_up(execution_id, exc, store, queue, clock.now(), leases.owner)
                 return
 
 
-def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None:
+def _retry_or_give_up(execution_id: int, exc: Exception, store: Store, queue: Queue,
+                      now: datetime, owner: str) -> None:
     """Record what went wrong on the run; try again later, or end it `failed` after
     SLICE_RETRIES attempts, so that no run stays runnable for ever."""
-    store, now = engine.store, engine.clock.now()
     error = f"{type(exc).__name__}: {exc}"[:500]
     attempt = store.runs.attempts(execution_id)
     with store.tx():
@@ -59,37 +60,39 @@ def _retry_or_give_up(engine: Engine, execution_id: int, exc: Exception) -> None
             return
         # The outbox's rule: 5, 10, 20, 40 s before attempts 2 to 5.
         until = now + timedelta(seconds=backoff(attempt))
-        retried = store.runs.retry_later(execution_id, engine.owner, until,
-                                    f"attempt {attempt} failed with {error}; retrying")
+        retried = store.runs.retry_later(execution_id, owner, until,
+                                         f"attempt {attempt} failed with {error}; retrying")
     if retried:
-        engine.queue.advance(execution_id, eta=until)
+        queue.advance(execution_id, eta=until)
 
 
-def _slice(engine: Engine, execution_id: int) -> None:
-    store, now = engine.store, engine.clock.now()
+def _slice(execution_id: int, store: Store, plans: Plans, queue: Queue, now: datetime,
+           leases: Leases, step_budget: int) -> None:
+    owner = leases.owner
     with store.tx():
         store.runs.wake(execution_id, now)   # the task scheduled at a deadline: the fast path
-        ex = store.runs.claim(execution_id, engine.owner, now, engine.config.lease_seconds)
+        ex = store.runs.claim(execution_id, owner, now, leases.seconds)
     if ex is None:
         return
     if ex["attempt"] > MAX_ATTEMPTS:
-        _fail(engine, ex, now, f"gave up after {MAX_ATTEMPTS} attempts at one run slice "
-                               "(each ended without committing; see the worker's log)")
+        _fail(store, owner, ex, now, f"gave up after {MAX_ATTEMPTS} attempts at one run slice "
+                                     "(each ended without committing; see the worker's log)")
         return
-    plan = engine.plan(ex["version_id"])
-    world = StoreWorld(store, execution_id, ex["definition"], ex["subject_kind"],
-                       ex["subject_id"], ex["cascade"])
+    plan = plans.plan(ex["version_id"])
+    world = store.world(execution_id, ex["definition"], ex["subject_kind"], ex["subject_id"],
+                        ex["cascade"])
     try:
         with store.tx():
             state = ex["state"] or vm.start(ex["inputs"]["data"])
             # Every record the run reads is read afresh, then what happened is delivered.
-            events = [fresh(store, plan, ex, state), *_decisions(engine, ex, state, now)]
-            outcome = drive(plan, state, events, now, world, engine.config.limits.step_budget)
+            events = [fresh(store.records, plan, ex, state),
+                      *_decisions(store.approvals, ex, state, now)]
+            outcome = drive(plan, state, events, now, world, step_budget)
             state = outcome.state
             status = state["status"]
             waits = vm.waits(state) if status == "waiting" else []
             wake = _earliest(state, waits)
-            if not store.runs.commit_execution(execution_id, engine.owner, ex["revision"], now, state,
+            if not store.runs.commit_execution(execution_id, owner, ex["revision"], now, state,
                                           status, state.get("reason"), wake):
                 raise _Stale
             store.runs.replace_waits(execution_id, waits, now,
@@ -101,18 +104,18 @@ def _slice(engine: Engine, execution_id: int) -> None:
                                                          "reason": state.get("reason")},
                             execution_id, f"{ex['subject_kind']}:{ex['subject_id']}")
     except EffectFailed as exc:   # the store refused an effect: nothing of the slice stays
-        _fail(engine, ex, now, f"line {plan.code[exc.step.pc].line}: {exc}",
+        _fail(store, owner, ex, now, f"line {plan.code[exc.step.pc].line}: {exc}",
               _rows(plan, ex, [exc.step]))
         return
     except (RunError, InputError) as exc:
-        _fail(engine, ex, now, str(exc))
+        _fail(store, owner, ex, now, str(exc))
         return
     for event in world.events:
-        engine.queue.process(event)
+        queue.process(event)
     for send in world.sends:
-        engine.queue.deliver(send)
+        queue.deliver(send)
     if wake is not None:
-        engine.queue.advance(execution_id, eta=wake)
+        queue.advance(execution_id, eta=wake)
 
 
 def _rows(plan: Plan, ex: dict[str, Any], steps: list[Step]) -> list[dict[str, Any]]:
@@ -125,23 +128,23 @@ def _rows(plan: Plan, ex: dict[str, Any], steps: list[Step]) -> list[dict[str, A
             for i, step in enumerate(steps)]
 
 
-def _fail(engine: Engine, ex: dict[str, Any], now: datetime, reason: str,
+def _fail(store: Store, owner: str, ex: dict[str, Any], now: datetime, reason: str,
           steps: list[dict[str, Any]] | None = None) -> None:
     state = dict(ex["state"] or vm.start(ex["inputs"]["data"]))
     state.update(status="failed", reason=reason)
-    with engine.store.tx():
-        if not engine.store.runs.commit_execution(ex["id"], engine.owner, ex["revision"], now, state,
-                                             "failed", reason, None):
+    with store.tx():
+        if not store.runs.commit_execution(ex["id"], owner, ex["revision"], now, state,
+                                           "failed", reason, None):
             raise _Stale
-        engine.store.runs.replace_waits(ex["id"], [], now, "failed")
-        engine.store.runs.replace_watches(ex["id"], set())
-        engine.store.runs.add_steps(steps or [])
-        engine.store.audit.write("execution.failed", now, {"workflow": ex["definition"],
+        store.runs.replace_waits(ex["id"], [], now, "failed")
+        store.runs.replace_watches(ex["id"], set())
+        store.runs.add_steps(steps or [])
+        store.audit.write("execution.failed", now, {"workflow": ex["definition"],
                                                      "reason": reason},
                            ex["id"], f"{ex['subject_kind']}:{ex['subject_id']}")
 
 
-def _decisions(engine: Engine, ex: dict[str, Any], state: dict[str, Any],
+def _decisions(approvals: ApprovalPort, ex: dict[str, Any], state: dict[str, Any],
                now: datetime) -> list[dict[str, Any]]:
     """Resume events for the approvals this run asked for, as the database has them.
 
@@ -152,18 +155,18 @@ def _decisions(engine: Engine, ex: dict[str, Any], state: dict[str, Any],
     for name, var in state["vars"].items():
         if not isinstance(var, dict) or var.get("kind") != "approval" or var["outcome"] != "pending":
             continue
-        request = engine.store.approvals.approval_of(ex["id"], name)
+        request = approvals.approval_of(ex["id"], name)
         if request is None:
             continue
         deadlines = [d for d in [as_datetime(var.get("deadline")), *(
             as_datetime(w["deadline"]) for w in vm.waits(state)
             if w["kind"] == "approval" and w["name"] == name)] if d is not None]
         if request["status"] == "pending" and deadlines and now >= min(deadlines):
-            engine.store.approvals.time_out(request["id"], min(deadlines))
-            request = engine.store.approvals.approval(request["id"])
+            approvals.time_out(request["id"], min(deadlines))
+            request = approvals.approval(request["id"])
         if request["status"] == "pending":
             continue
-        last = (engine.store.approvals.decisions(request["id"]) or [{}])[-1]
+        last = (approvals.decisions(request["id"]) or [{}])[-1]
         timed_out = request["status"] == "timed_out"
         # A timeout happened at its deadline, a decision when the approver made it.
         out.append({"type": "decision", "name": name, "outcome": request["status"],

@@ -22,6 +22,7 @@ from zentra_rules.store.records import Records
 from zentra_rules.store.runs import Runs
 from zentra_rules.store.tokens import ROLES, Tokens
 from zentra_rules.store.webhooks import Webhooks
+from zentra_rules.store.world import StoreWorld
 
 __all__ = ["ROLES", "Store", "check_fields", "open_store"]
 
@@ -49,6 +50,12 @@ class Store:
         checkpoint each time on SQLite."""
         with self.db.atomic():
             yield
+
+    def world(self, execution: int, workflow: str, subject_kind: str | None,
+              subject_id: str | None, cascade: int) -> StoreWorld:
+        """Where one slice of one execution keeps its effects, inside the slice's transaction."""
+        return StoreWorld(self.records, self.approvals, self.outbox, execution, workflow,
+                          subject_kind, subject_id, cascade)
 
     def close(self) -> None:
         if not self.db.is_closed():

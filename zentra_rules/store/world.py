@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from runtime.durable.approvals import ask_approvers
 from zentra_rules.domain.changes import FIELD_STATEMENTS
 from zentra_rules.domain.errors import RunError
-from zentra_rules.domain.messages import USER_ADDRESS
 from zentra_rules.domain.values import as_datetime, text
-from zentra_rules.store import Store
+from zentra_rules.store.approvals import Approvals
+from zentra_rules.store.outbox import Outbox
+from zentra_rules.store.records import Records
 
-CHAT = {"slack": "slack dm", "teams": "teams dm"}
 Record = dict[str, Any]
 
 
@@ -27,7 +28,9 @@ Record = dict[str, Any]
 class StoreWorld:
     """Where one slice of one execution keeps its effects (runtime/drive.py calls it)."""
 
-    store: Store
+    records: Records
+    approvals: Approvals
+    outbox: Outbox
     execution: int
     workflow: str
     subject_kind: str | None
@@ -41,7 +44,7 @@ class StoreWorld:
         return f"workflow:{self.workflow}#{self.execution}"
 
     def create_ticket(self, fields: Record, now: datetime) -> Record:
-        record, event = self.store.records.create_ticket(fields, now, self.actor, self.cascade + 1,
+        record, event = self.records.create_ticket(fields, now, self.actor, self.cascade + 1,
                                                  self.execution)
         self.events += [event] if event is not None else []
         return record
@@ -51,30 +54,30 @@ class StoreWorld:
         if "send" in effect:
             send = effect["send"]
             payload = {k: v for k, v in send.items() if k not in ("channel", "to", "not_before")}
-            self.sends.append(self.store.outbox.queue_send(send["channel"], text(send["to"]), payload,
+            self.sends.append(self.outbox.queue_send(send["channel"], text(send["to"]), payload,
                                                     now, self.execution,
                                                     as_datetime(send.get("not_before"))))
         elif (verb, obj) == ("request", "approval"):
             self._request(effect, now)
         elif (verb, obj) in (("add", "internal note"), ("post", "reply")):
-            self.store.records.add_note(self._subject(), "internal" if verb == "add" else "public",
+            self.records.add_note(self._subject(), "internal" if verb == "add" else "public",
                                 text(effect.get("value")), self.actor, now, self.execution)
         elif (verb, obj) == ("link", "ticket"):
-            self.store.records.add_link(self._subject(), text(effect.get("value")), now, self.execution)
+            self.records.add_link(self._subject(), text(effect.get("value")), now, self.execution)
         elif verb != "set" and (verb, obj) not in FIELD_STATEMENTS:
             raise RunError(f"no handler for `{verb} {obj}`")
         # `set` and the field statements changed the run's view of a record: `save` writes it.
 
     def save(self, kind: str, record_id: Any, changes: Record, now: datetime) -> Record:
         if kind == "ticket":
-            record, events = self.store.records.update_ticket(record_id, changes, now, self.actor,
+            record, events = self.records.update_ticket(record_id, changes, now, self.actor,
                                                       self.cascade + 1, self.execution)
         elif kind == "asset":
-            record, events = self.store.records.put_asset({"id": record_id, **changes}, now, self.actor,
+            record, events = self.records.put_asset({"id": record_id, **changes}, now, self.actor,
                                                   create=False, cascade=self.cascade + 1,
                                                   execution=self.execution)
         else:
-            record, events = self.store.records.put_change({"id": record_id, **changes}, now, self.actor,
+            record, events = self.records.put_change({"id": record_id, **changes}, now, self.actor,
                                                    create=False, cascade=self.cascade + 1)
         self.events += events
         return record
@@ -87,32 +90,11 @@ class StoreWorld:
 
     def _request(self, effect: Record, now: datetime) -> None:
         params = effect["params"]
-        approvers = self.store.approvals.resolve_approvers(params["approvers"])
-        request_id = self.store.approvals.create_request(
+        approvers = self.approvals.resolve_approvers(params["approvers"])
+        request_id = self.approvals.create_request(
             self.execution, str(effect["name"]), approvers, params["order"],
             as_datetime(params.get("deadline")),
             list(params.get("via") or ["console"]), params.get("remind_every"),
             params.get("remind_before"), now)
-        ask_approvers(self.store, now, request_id, self.sends, reminder=False)
-
-
-def ask_approvers(store: Store, now: datetime, request_id: int, sends: list[int],
-                  reminder: bool) -> None:
-    """Tell the approvers asked now, through the request's channels (`console`: no send)."""
-    request = store.approvals.approval(request_id)
-    word = "Reminder: approval" if reminder else "Approval"
-    for user_key in store.approvals.asked(request_id):
-        user = store.records.get_user(user_key) or {"id": user_key, "email": user_key}
-        message = {"subject": f"{word} needed: {request['name']}",
-                   "body": f"{word} `{request['name']}` (request {request_id}) is waiting for "
-                           f"your decision" + (f" until {request['deadline']}."
-                                               if request["deadline"] else ".")}
-        for channel in request["via"]:
-            if channel == "email" and user.get("email"):
-                sends.append(store.outbox.queue_send("email", str(user["email"]), message, now,
-                                              request["execution"]))
-            elif channel in CHAT:
-                address = user.get(USER_ADDRESS[CHAT[channel]]) or user.get("email") or user["id"]
-                sends.append(store.outbox.queue_send(CHAT[channel], str(address),
-                                              {"body": message["body"]}, now,
-                                              request["execution"]))
+        ask_approvers(self.approvals, self.records, self.outbox, now,
+                      request_id, self.sends, reminder=False)
