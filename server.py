@@ -29,6 +29,7 @@ from zentra_rules.domain.config import Config
 from zentra_rules.domain.errors import NotFoundError, WebhookVerificationError, ZentraError
 from zentra_rules.integrations.webhooks import verify
 from zentra_rules.interfaces.api import handlers as h
+from zentra_rules.interfaces.api import language
 from zentra_rules.interfaces.api.http import (
     ADMIN,
     AGENT,
@@ -50,7 +51,7 @@ log = logging.getLogger("zentra.server")
 # (method, path, roles, handler, takes a JSON body, success status): the API in one table; the
 # OpenAPI document is written from it, so the two cannot drift apart.
 API: list[tuple[str, str, tuple[str, ...], Any, bool, int]] = [
-    ("GET", "/api/triggers", ANY, h.triggers, False, 200),
+    ("GET", "/api/triggers", ANY, language.triggers, False, 200),
     ("POST", "/api/workflows", EDIT, h.publish, True, 201),
     ("GET", "/api/workflows", ANY, h.definitions, False, 200),
     ("GET", "/api/workflows/{name}", ANY, h.definition, False, 200),

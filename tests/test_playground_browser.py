@@ -4,6 +4,8 @@
 types a rule with a mistake and sees it marked at its line, fixes it, dry-runs it against a
 sample, publishes it, creates a ticket through the API, waits for the engine to route it, and
 finds the execution in the "Executions" view. A screenshot of the end state goes to tmp_path.
+Another test changes the service's answer of GET /api/triggers on its way to the page, and sees
+the page follow it; a last one reads the page's code for vocabulary of its own.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ class Service:
         env["PYTHONUNBUFFERED"] = "1"
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "zentra_rules.interfaces.cli", "serve", "--host", "127.0.0.1",
+                [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1",
                  "--port", str(self.port), "--config", str(self.config)],
                 cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
@@ -336,7 +338,9 @@ def exercise_playground(page: Any, base_url: str, tmp_path: Path) -> None:
     assert page_errors == [], page_errors
 
 
-def test_playground_in_a_browser(service: Service, tmp_path: Path) -> None:
+@contextlib.contextmanager
+def browser_page(service: Service, tmp_path: Path) -> Iterator[Any]:
+    """A page of headless Chromium at 1280×800; a failure inside adds a screenshot and the log."""
     if not Path(CHROMIUM).exists():
         _unavailable(f"{CHROMIUM} is missing: install Debian's chromium to run the browser test")
     sync_api = _require("playwright.sync_api")
@@ -346,7 +350,7 @@ def test_playground_in_a_browser(service: Service, tmp_path: Path) -> None:
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             try:
-                exercise_playground(page, service.url, tmp_path)
+                yield page
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     page.screenshot(path=str(tmp_path / "playground-failure.png"), full_page=True)
@@ -354,5 +358,108 @@ def test_playground_in_a_browser(service: Service, tmp_path: Path) -> None:
         finally:
             browser.close()
 
+
+def test_playground_in_a_browser(service: Service, tmp_path: Path) -> None:
+    with browser_page(service, tmp_path) as page:
+        exercise_playground(page, service.url, tmp_path)
+
     took = service.stop()
     assert took <= STOP_TIMEOUT, f"zentra serve did not exit within {STOP_TIMEOUT:.0f} s of SIGTERM"
+
+
+# A trigger and a statement that only this test's answer of GET /api/triggers has, and a trigger
+# it leaves out: the page must follow the answer, not a list of its own.
+EXTRA_TRIGGER = {"name": "ticket.reopened", "subject": "ticket", "qualifier": None,
+                 "fires_when": "a closed ticket opens again", "fields": {"id": "a string"}, "example": None}
+EXTRA_STATEMENT = {"verb": "archive", "object": "ticket", "form": "archive ticket"}
+LEFT_OUT = "ticket.sla_breached"
+
+
+def test_the_playground_takes_its_vocabulary_from_the_server(service: Service, tmp_path: Path) -> None:
+    expect = importlib.import_module("playwright.sync_api").expect
+
+    def changed(route: Any) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        body["triggers"] = [t for t in body["triggers"] if t["name"] != LEFT_OUT] + [EXTRA_TRIGGER]
+        body["language"]["statements"].append(EXTRA_STATEMENT)
+        route.fulfill(response=answer, json=body)
+
+    with browser_page(service, tmp_path) as page:
+        page_errors: list[str] = []
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+
+        # Without the vocabulary the playground does not start, and says why.
+        page.route("**/api/triggers", lambda route: route.fulfill(status=503, json={"error": "down"}))
+        page.goto(service.url + "/playground")
+        page.fill("#token", ADMIN_TOKEN)
+        page.click("#signin")
+        expect(page.locator("#signin-message")).to_contain_text("Could not load the language")
+        expect(page.locator("#signin-message")).to_contain_text("down")
+        expect(page.locator("#app")).to_be_hidden()
+
+        # An answer that is not a vocabulary is refused the same way.
+        page.unroute("**/api/triggers")
+        page.route("**/api/triggers", lambda route: route.fulfill(json={"triggers": []}))
+        page.click("#signin")
+        expect(page.locator("#signin-message")).to_contain_text("lacks the language's vocabulary")
+        expect(page.locator("#app")).to_be_hidden()
+
+        page.unroute("**/api/triggers")
+        page.route("**/api/triggers", changed)
+        page.fill("#token", ADMIN_TOKEN)
+        page.click("#signin")
+        expect(page.locator("#app")).to_be_visible()
+        expect(page.locator(f"#event option[value='{EXTRA_TRIGGER['name']}']")).to_have_count(1)
+        expect(page.locator(f"#event option[value='{LEFT_OUT}']")).to_have_count(0)
+        expect(page.locator("#event option[value='scenario']")).to_have_count(1)
+        page.select_option("#event", EXTRA_TRIGGER["name"])
+        expect(page.locator("#event-help")).to_contain_text(str(EXTRA_TRIGGER["fires_when"]))
+        page.select_option("#event", "webhook.received")
+        expect(page.locator("#qualifier")).to_have_attribute("placeholder", "hr")
+
+        # The page's example script, painted with the served words.
+        source = page.locator("#source")
+        assert source.input_value().startswith("# Route urgent network tickets"), source.input_value()
+        expect(page.locator("#highlight .tok-event")).to_have_text(["ticket.created"])
+        source.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Delete")
+        page.keyboard.type(f'workflow "w"\nWHEN {EXTRA_TRIGGER["name"]} OR {LEFT_OUT}\n'
+                           'THEN archive ticket\n  wait 2 days\n')
+        events = page.locator("#highlight .tok-event").all_inner_texts()
+        assert events == [EXTRA_TRIGGER["name"]], events
+        assert LEFT_OUT in page.locator("#highlight .tok-path").all_inner_texts()
+        assert "archive" in page.locator("#highlight .tok-verb").all_inner_texts()
+        assert "2 days" in page.locator("#highlight .tok-dur").all_inner_texts()
+        assert {"workflow", "WHEN", "OR", "THEN"} <= set(page.locator("#highlight .tok-kw").all_inner_texts())
+        assert page_errors == [], page_errors
+
+
+# -- no vocabulary in the page's code ------------------------------------------------------------
+STATIC = Path(__file__).resolve().parent.parent / "zentra_rules" / "interfaces" / "web" / "static"
+COMMENTS = re.compile(r"/\*.*?\*/|(?:^|(?<=\s))//[^\n]*", re.S)
+
+
+def test_the_page_code_holds_no_vocabulary_of_its_own() -> None:
+    """The JavaScript names no trigger, no outcome and no run of language words outside comments:
+    all of them come from GET /api/triggers."""
+    from zentra_rules.interfaces.api.language import vocabulary
+
+    language = vocabulary()["language"]
+    triggers = list(importlib.import_module("zentra_rules.domain.schema").TRIGGERS)
+    words = {*language["keywords"], *language["constants"], *language["duration_units"],
+             *(s["verb"] for s in language["statements"])}
+    scripts = sorted(STATIC.glob("*.js"))
+    assert {p.name for p in scripts} >= {"highlight.js", "editor.js", "controls.js", "playground.js"}
+    for path in scripts:
+        code = COMMENTS.sub("", path.read_text(encoding="utf-8"))
+        found = [name for name in triggers if name in code]
+        found += [word for word in language["decisions"] if re.search(f"[\"']{word}[\"']", code)]
+        assert found == [], f"{path.name} names {found}"
+        # Four language words in a row is a word list (`"when where then workflow"`), not prose.
+        for run in re.finditer(r"[A-Za-z_]+(?:[\s|,\"']+[A-Za-z_]+){3,}", code):
+            parts = re.findall(r"[A-Za-z_]+", run.group())
+            for i in range(len(parts) - 3):
+                assert not all(p.lower() in words for p in parts[i:i + 4]), \
+                    f"{path.name} lists language words: {' '.join(parts[i:i + 4])}"

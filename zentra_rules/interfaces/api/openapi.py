@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from zentra_rules.interfaces.api import language
+
 OBJ: dict[str, Any] = {"type": "object"}
 STR: dict[str, Any] = {"type": "string"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": STR}}
@@ -59,6 +61,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "create_token": {"type": "object", "required": ["role"], "properties": {
         "role": {"enum": ["admin", "editor", "agent", "viewer"]}, "user": STR}},
 }
+# Answers by handler name, where the document says more than "an object".
+RESPONSES: dict[str, dict[str, Any]] = {"triggers": language.SCHEMA}
 QUERIES: dict[str, list[str]] = {"executions": ["ticket", "workflow", "status"],
                                  "approvals": ["status"]}
 ERRORS = {"400": "malformed request (not JSON, bad header)", "401": "no or bad token",
@@ -78,7 +82,8 @@ def _operation(method: str, path: str, roles: tuple[str, ...], handler: Any, bod
         + [{"name": q, "in": "query", "required": False, "schema": STR}
            for q in QUERIES.get(name, [])],
         "responses": {str(status): {"description": "success"} if status == 204 else {
-            "description": "success", "content": {"application/json": {"schema": OBJ}}}},
+            "description": "success", "content": {"application/json": {
+                "schema": RESPONSES.get(name, OBJ)}}}},
     }
     for code, text in ERRORS.items():
         op["responses"][code] = {"description": text,

@@ -1,17 +1,9 @@
-/* The "Try it" form: the event to send (from the service's trigger list), sample subjects, the
+/* The "Try it" form: the event to send (from the service's vocabulary), sample subjects, the
  * subject and previous subject as JSON, and the outcome to assume for each approval.
  * It only reads and fills the form; the dry run itself is wired in playground.js. */
 import { $, el, clear } from "./dom.js";
 import { api } from "./api.js";
-
-var OUTCOMES = [
-  ["", "not decided"], ["approved", "approved"], ["rejected", "rejected"], ["timed_out", "timed out"]
-];
-// A scenario is started by an agent, not by an event; dry runs still accept `scenario[:NAME]`.
-var SCENARIO_TRIGGER = {
-  name: "scenario", subject: "ticket", qualifier: "a scenario name (empty: every scenario)",
-  fires_when: "an agent starts a scenario on a ticket", fields: null
-};
+import { events, language } from "./language.js";
 
 var state = {
   triggers: [],
@@ -29,12 +21,10 @@ export function initControls() {
 /* ---------------------------------------------------------------------------------------
  * Event and qualifier
  * ------------------------------------------------------------------------------------- */
-/** Offers `triggers` (GET /api/triggers) in the event list, keeping the choice if it still exists. */
-export function setTriggers(triggers) {
-  state.triggers = triggers.slice();
-  if (!state.triggers.some(function (t) { return t.name === "scenario"; })) {
-    state.triggers.push(SCENARIO_TRIGGER);
-  }
+/** Offers the events of the language (language.js) in the event list, keeping the choice if it
+ *  still exists. */
+export function setEvents() {
+  state.triggers = events();
   var select = $("event");
   var previous = select.value;
   clear(select);
@@ -61,8 +51,7 @@ function onEventChange() {
     qualifierField.hidden = false;
     help.hidden = false;
     help.textContent = "Qualifier: " + trigger.qualifier + ". Leave it empty to match every one.";
-    $("qualifier").placeholder = trigger.name === "webhook.received" ? "hr" :
-      trigger.name === "schedule.cron" ? "0 8 * * 1-5" : "";
+    $("qualifier").placeholder = trigger.example || "";
   } else {
     qualifierField.hidden = true;
     help.hidden = true;
@@ -126,6 +115,14 @@ function onSampleChange() {
 /* ---------------------------------------------------------------------------------------
  * Approval outcomes
  * ------------------------------------------------------------------------------------- */
+/** [value, label] of each choice: undecided, then the outcomes a dry run may assume. */
+function outcomes() {
+  var lang = language();
+  return [["", "not decided"]].concat((lang ? lang.decisions : []).map(function (o) {
+    return [o, o.replace(/_/g, " ")];
+  }));
+}
+
 /** One outcome choice per approval the script requests. */
 export function setApprovals(names) {
   var box = $("decisions");
@@ -140,7 +137,7 @@ export function setApprovals(names) {
     var id = "decision-" + name.replace(/[^A-Za-z0-9_-]/g, "_");
     if (document.getElementById(id)) id += "-" + i;
     var select = el("select", { id: id, "data-approval": name });
-    OUTCOMES.forEach(function (o) { select.appendChild(el("option", { value: o[0], text: o[1] })); });
+    outcomes().forEach(function (o) { select.appendChild(el("option", { value: o[0], text: o[1] })); });
     select.value = state.decisions[name] || "";
     box.appendChild(el("div", { class: "decision" },
       el("label", { for: id }, "Approval ", el("code", { text: name })), select));

@@ -5,20 +5,10 @@
 import { $, el, clear, escapeHtml, plural } from "./dom.js";
 import { api, hasToken } from "./api.js";
 import { highlightLine } from "./highlight.js";
+import { editorRolesText } from "./language.js";
 
 var SOURCE_KEY = "zentra.playground.source";
 var CHECK_DELAY_MS = 300;
-var DEFAULT_SOURCE = [
-  "# Route urgent network tickets to the Network team.",
-  "workflow \"escalate-urgent\"",
-  "WHEN ticket.created",
-  "WHERE priority = \"urgent\"",
-  "  AND category = \"Network\"",
-  "THEN set team = \"Network\"",
-  "     add internal note = \"Auto-routed by urgency rule\"",
-  "     notify slack = \"#incidents\"",
-  ""
-].join("\n");
 
 var state = {
   diagnostics: [],
@@ -32,14 +22,15 @@ var state = {
 // script requests, but the form that does both belongs to the page.
 var hooks = { run: function () {}, approvals: function () {} };
 
-/** Fills the editor with the script kept in this tab (or the example) and listens to it.
+/** Fills the editor with the script kept in this tab (or the page's example) and listens to it.
  *  `run()` is called on Ctrl+Enter; `approvals(names)` after each check of a valid script. */
 export function initEditor(options) {
   hooks = options;
   var source = $("source");
   var saved = null;
   try { saved = sessionStorage.getItem(SOURCE_KEY); } catch (e) { saved = null; }
-  source.value = saved !== null ? saved : DEFAULT_SOURCE;
+  // The example is the textarea's own content in playground.html.
+  source.value = saved !== null ? saved : source.defaultValue;
   source.addEventListener("input", onEditorInput);
   source.addEventListener("scroll", syncScroll);
   source.addEventListener("keydown", onEditorKeyDown);
@@ -212,12 +203,14 @@ function runCheck() {
       if (err.status === 403) {
         var notice = $("role-notice");
         notice.textContent = "This token may not use the playground (" + err.message + "). " +
-          "Admins and editors may; the Executions view still works.";
+          capitalize(editorRolesText()) + " may; the Executions view still works.";
         notice.hidden = false;
       }
       setCheckStatus("Could not check the script: " + err.message, "error");
     });
 }
+
+function capitalize(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
 
 function applyCheck(data) {
   var diagnostics = Array.isArray(data.diagnostics) ? data.diagnostics : [];

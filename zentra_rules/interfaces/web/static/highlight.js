@@ -1,30 +1,47 @@
 /* Syntax highlighting of zflow, one line at a time, as HTML for the editor's <pre>.
  * A small scanner, not the grammar: it has to cope with half-typed text on every keystroke, and
- * a wrong colour costs nothing, since the server's live check is what judges the script. */
+ * a wrong colour costs nothing, since the server's live check is what judges the script. Its
+ * words (keywords, statements, triggers, units) are the server's (language.js); before sign-in
+ * brings them, only strings, numbers and comments stand out. */
 import { escapeHtml } from "./dom.js";
+import { language, triggers } from "./language.js";
 
-var KEYWORDS = words(
-  "when where then workflow scenario if elif else end parallel branch wait for until request " +
-  "approval from order remind every at via timeout terminate with and or not in is empty " +
-  "contains starts ends matches changed to before now tz sequential");
-var VERBS = words(
-  "set assign transition add post remove link escalate create notify call update attach schedule send");
-var CONSTANTS = words("true false null");
-var APPROVER_KINDS = words("user role group");
-var TRIGGER_NAMES = words(
-  "ticket.created ticket.updated ticket.status_changed ticket.sla_breached change.approved " +
-  "asset.lifecycle_changed schedule.cron webhook.received");
+// The word classes of the vocabulary in use, rebuilt when sign-in brings a new one.
+var words = compile(null, []);
 
-function words(text) {
+function compile(lang, catalog) {
+  var units = lang ? lang.duration_units : [];
+  return {
+    source: lang,
+    keywords: wordSet(lang ? lang.keywords : []),
+    verbs: wordSet(lang ? lang.statements.map(function (s) { return s.verb; }) : []),
+    constants: wordSet(lang ? lang.constants : []),
+    approverKinds: wordSet(lang ? lang.approver_kinds : []),
+    functions: wordSet(lang ? lang.functions : []),
+    triggers: wordSet(catalog.map(function (t) { return t.name; })),
+    // `3 days`: a number and a unit of the language, singular or plural.
+    duration: units.length ?
+      new RegExp("\\d+\\s+(?:" + units.map(escapeRegExp).join("|") + ")s?\\b", "iy") : null
+  };
+}
+
+function current() {
+  var lang = language();
+  if (words.source !== lang) words = compile(lang, triggers());
+  return words;
+}
+
+function wordSet(list) {
   var set = Object.create(null);
-  text.split(/\s+/).forEach(function (w) { if (w) set[w] = true; });
+  list.forEach(function (w) { if (w) set[String(w).toLowerCase()] = true; });
   return set;
 }
+
+function escapeRegExp(text) { return String(text).replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
 
 var RE_SPACE = /\s+/y;
 var RE_COMMENT = /#.*/y;
 var RE_STRING = /"(?:\\.|[^"\\])*"?|'(?:\\.|[^'\\])*'?/y;
-var RE_DURATION = /\d+\s+(?:second|minute|hour|day|week)s?\b/iy;
 var RE_NUMBER = /\d+(?:\.\d+)?/y;
 var RE_WORD = /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/y;
 var RE_OP = /!=|<=|>=|=|<|>|\+|-/y;
@@ -50,6 +67,7 @@ function match(re, text, pos) {
 
 /** One line of zflow as HTML (strings cannot span lines, comments end with the line). */
 export function highlightLine(line) {
+  var vocab = current();
   var out = "", pos = 0, tok;
   while (pos < line.length) {
     if ((tok = match(RE_SPACE, line, pos)) !== null) {
@@ -58,12 +76,12 @@ export function highlightLine(line) {
       out += span("tok-comment", tok);
     } else if ((tok = match(RE_STRING, line, pos)) !== null) {
       out += highlightString(tok);
-    } else if ((tok = match(RE_DURATION, line, pos)) !== null) {
+    } else if (vocab.duration && (tok = match(vocab.duration, line, pos)) !== null) {
       out += span("tok-dur", tok);
     } else if ((tok = match(RE_NUMBER, line, pos)) !== null) {
       out += span("tok-num", tok);
     } else if ((tok = match(RE_WORD, line, pos)) !== null) {
-      out += span(wordClass(tok, line, pos + tok.length), tok);
+      out += span(wordClass(vocab, tok, line, pos + tok.length), tok);
     } else if ((tok = match(RE_OP, line, pos)) !== null) {
       out += span("tok-op", tok);
     } else {
@@ -75,15 +93,16 @@ export function highlightLine(line) {
   return out;
 }
 
-function wordClass(word, line, end) {
+function wordClass(vocab, word, line, end) {
   var lower = word.toLowerCase();
-  if (word.indexOf(".") >= 0) return TRIGGER_NAMES[lower] ? "tok-event" : "tok-path";
-  if (KEYWORDS[lower]) return "tok-kw";
-  if (VERBS[lower]) return "tok-verb";
-  if (CONSTANTS[lower]) return "tok-const";
+  if (word.indexOf(".") >= 0) return vocab.triggers[lower] ? "tok-event" : "tok-path";
+  // Before keywords: `set` is both, and it starts a statement.
+  if (vocab.verbs[lower]) return "tok-verb";
+  if (vocab.keywords[lower]) return "tok-kw";
+  if (vocab.constants[lower]) return "tok-const";
   var rest = line.slice(end);
   // `user "ana"` names an approver; a bare `user` is a field path.
-  if (APPROVER_KINDS[lower] && /^\s*["']/.test(rest)) return "tok-kw";
-  if (/^\s*\(/.test(rest)) return "tok-fn";
+  if (vocab.approverKinds[lower] && /^\s*["']/.test(rest)) return "tok-kw";
+  if (vocab.functions[lower] && /^\s*\(/.test(rest)) return "tok-fn";
   return "tok-path";
 }

@@ -4,6 +4,7 @@
  * the app. This module wires the page; the parts live beside it:
  *   dom.js       element and text helpers
  *   api.js       the session token and the fetch wrapper
+ *   language.js  the language's vocabulary, as the service describes it
  *   highlight.js zflow syntax highlighting
  *   editor.js    the editor, its gutter and markers, the live check
  *   controls.js  the "Try it" form: event, samples, JSON fields, approval outcomes
@@ -12,8 +13,9 @@ import { $, el, clear, plural } from "./dom.js";
 import { api, forgetToken, onUnauthorized, saveToken, savedToken, setToken, hasToken } from "./api.js";
 import { initEditor, renderEditor, scheduleCheck, cancelCheck, setDiagnostics } from "./editor.js";
 import {
-  initControls, setTriggers, currentEvent, loadSamples, setApprovals, readDecisions, parseJsonField
+  initControls, setEvents, currentEvent, loadSamples, setApprovals, readDecisions, parseJsonField
 } from "./controls.js";
+import { setLanguage, editorRolesText } from "./language.js";
 import { resultsShell, problem, showResultsProblem, renderRuns, renderExecutions } from "./render.js";
 
 /* ---------------------------------------------------------------------------------------
@@ -49,10 +51,13 @@ function signIn(token) {
   var button = $("signin");
   button.disabled = true;
   $("signin-message").textContent = "";
+  // One call checks the token and brings the vocabulary: without it nothing in the page works.
   return api("GET", "/api/triggers").then(function (data) {
+    setLanguage(data);
+  }).then(function () {
     saveToken(token);
     showApp();
-    setTriggers(data.triggers || []);
+    setEvents();
     loadSamples();
     renderEditor();
     scheduleCheck(0);
@@ -61,7 +66,8 @@ function signIn(token) {
     // A 401 has already signed out, with its own message.
     if (err.status !== 401) {
       setToken(null);
-      $("signin-message").textContent = "Could not sign in: " + err.message;
+      $("signin-message").textContent = "Could not load the language from the server, and the " +
+        "playground cannot start without it: " + err.message;
     }
   }).then(function () { button.disabled = false; });
 }
@@ -132,7 +138,7 @@ function publish() {
     if (err.status === 401) return;
     out.className = "message error";
     if (err.status === 403) {
-      out.textContent = "Not published: your token's role may not publish (admins and editors may).";
+      out.textContent = "Not published: your token's role may not publish (" + editorRolesText() + " may).";
     } else if (Array.isArray(err.body.errors)) {
       out.textContent = "Not published: the script has " + plural(err.body.errors.length, "error") + ".";
       markErrors(err.body.errors);
