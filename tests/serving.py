@@ -42,7 +42,7 @@ def zentra_serve(tmp_path: Path, database_url: str, queue_url: str) -> Iterator[
     config.write_text(f'[database]\nurl = "{database_url}"\n[queue]\nurl = "{queue_url}"\n'
                       '[server]\nadmin_token = "zt_admin"\n[runtime]\nsweep_seconds = 0.5\n')
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "zentra_rules.interfaces.cli", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(port),
                              "--config", str(config)], cwd=ROOT, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:

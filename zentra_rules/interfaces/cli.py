@@ -1,17 +1,30 @@
-"""The `zentra` command line: check, compile and dry-run zflow scripts (and run the engine)."""
+"""The `zentra` command line: check, compile, dry-run and translate scripts; publish, run the
+worker and manage tokens on the configured database (`serve` comes from `server.py`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from compiler import compile_text
+from compiler.legacy import LegacyError, translate, translate_rule
+from runtime import dry_run
+from runtime.durable.queue import run_worker
+from zentra_rules.domain.config import Config, load
 from zentra_rules.domain.errors import CompileError, InputError, ZentraError
 from zentra_rules.domain.values import as_datetime
+from zentra_rules.interfaces.process import App, open_app
+from zentra_rules.interfaces.tracetext import render_trace
+
+# What `zentra serve` runs: the HTTP service on a configuration, a host and a port.
+Serve = Callable[[Config, str, int], None]
 
 
 def _read(path: str) -> str:
@@ -38,7 +51,6 @@ def _read_json(path: str) -> Any:
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from compiler import compile_text
     status = 0
     for path in args.files:
         try:
@@ -59,7 +71,6 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from compiler import compile_text
     result = compile_text(_read(args.file), args.file)
     for warning in result.warnings:
         print(warning.render(), file=err)
@@ -82,8 +93,6 @@ def _decisions(items: list[str]) -> dict[str, str]:
 
 
 def cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from compiler import compile_text
-    from runtime import dry_run
     result = compile_text(_read(args.file), args.file)
     subject = _read_json(args.subject) if args.subject else {}
     previous = _read_json(args.previous) if args.previous else None
@@ -106,50 +115,87 @@ def cmd_dry_run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def render_trace(trace: dict[str, Any]) -> str:
-    """The trace for people: why each definition fired or not, and what it did."""
-    if not trace["runs"]:
-        return "no definition in this file is started by that event"
-    blocks = []
-    for run in trace["runs"]:
-        lines = [f"{run['kind']} \"{run['workflow']}\" on {run['trigger']}: "
-                 + ("fired" if run["fired"] else "did not fire")]
-        lines += _explain_lines(run["explain"], 1)
-        for action in run["actions"]:
-            text = f"{action['verb']} {action['object']}"
-            if "name" in action:
-                text += f" {action['name']}"
-            if "value" in action:
-                text += f" = {json.dumps(action['value'], ensure_ascii=False)}"
-            for key, value in action["params"].items():
-                text += f", {key} = {json.dumps(value, ensure_ascii=False)}"
-            lines.append(f"  -> {text}")
-        for send in run.get("sends", []):
-            lines.append(f"  sends {send['channel']} to {send['to']}")
-        status = run["status"]
-        if run.get("waiting_for"):
-            status += f" for {json.dumps(run['waiting_for'], ensure_ascii=False)}"
-        if run.get("reason"):
-            status += f": {run['reason']}"
-        lines.append(f"  status: {status}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+def _app(args: argparse.Namespace) -> App:
+    return open_app(load(args.config))
 
 
-def _explain_lines(node: dict[str, Any], depth: int) -> list[str]:
-    mark = "true " if node["value"] else "false"
-    detail = ""
-    if "left" in node:
-        detail = f"   (saw {json.dumps(node['left'], ensure_ascii=False)}"
-        if "right" in node:
-            detail += f", compared with {json.dumps(node['right'], ensure_ascii=False)}"
-        if "previous" in node:
-            detail += f", before {json.dumps(node['previous'], ensure_ascii=False)}"
-        detail += ")"
-    lines = [f"{'  ' * depth}[{mark}] {node['text']}{detail}"]
-    for child in node.get("children", []):
-        lines += _explain_lines(child, depth + 1)
-    return lines
+def cmd_worker(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = _app(args)
+    config = app.engine.config
+    run_worker(app.engine, app.huey, args.workers or config.workers, config.sweep_seconds)
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    app = _app(args)
+    for path in args.files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {path}: {exc}") from None
+        result = compile_text(text, path)
+        for warning in result.warnings:   # published all the same, as `zentra check` would say
+            print(warning.render(), file=err)
+        for d in app.engine.publish(result.plans, args.author):
+            print(f"{path}: {d['kind']} {d['name']} version {d['version']} (active)", file=out)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    app = _app(args)
+    with app.store.tx():
+        print(app.store.tokens.create_token(args.role, args.user, app.engine.clock.now()), file=out)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    app = _app(args)
+    with app.store.tx():
+        app.store.tokens.revoke_token(args.id, app.engine.clock.now())
+    print(f"token {args.id} revoked", file=out)
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Legacy rules to zflow: one rule as its own workflow; a list as per-event workflows."""
+    doc = _read_json(args.file)
+    total = len(doc) if isinstance(doc, list) else 1
+    rules = f"{total} rule{'s' * (total != 1)}"
+    try:
+        # One rule reads best as the workflow an admin would write; a list must keep legacy
+        # order, so it becomes one workflow per event (the output's header says why).
+        text = translate_rule(doc) if isinstance(doc, dict) else translate(doc)
+    except LegacyError as exc:
+        print(f"{args.file}: translated 0 rules into 0 workflows; {exc.failed} failed (of {rules}; "
+              "nothing is translated while a rule fails)", file=err)
+        for problem in exc.problems:
+            print(f"  {problem}", file=err)
+        return 1
+    if args.check:
+        try:
+            result = compile_text(text, str(Path(args.file).with_suffix(".zflow").name))
+        except CompileError as exc:
+            print(exc.render(), file=err)
+            print(f"{args.file}: the translation does not compile: a translator bug, please report "
+                  "it", file=err)
+            return 1
+        for warning in result.warnings:
+            print(warning.render(), file=err)
+    out.write(text)
+    workflows = sum(line.startswith("workflow ") for line in text.splitlines())
+    print(f"{args.file}: translated {rules} into {workflows} workflow{'s' * (workflows != 1)}; "
+          "0 failed" + ("; the translation compiles" if args.check else ""), file=err)
+    return 0
+
+
+def _serve_command(serve: Serve) -> Callable[[argparse.Namespace, TextIO, TextIO], int]:
+    def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        serve(load(args.config), args.host, args.port)
+        return 0
+    return cmd_serve
 
 
 class _Parser(argparse.ArgumentParser):
@@ -159,7 +205,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(serve: Serve | None = None) -> argparse.ArgumentParser:
     parser = _Parser(prog="zentra", description="Zentra rules: zflow automation.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("check", help="parse, compile and check scripts")
@@ -183,15 +229,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actor", help="who caused the event (event.actor)")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
     p.set_defaults(func=cmd_dry_run)
-    from zentra_rules.interfaces.commands import add_commands
-    add_commands(sub)
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="PATH", help="configuration file (default: zentra.toml)")
+
+    if serve is not None:
+        p = sub.add_parser("serve",
+                           help="the HTTP API, webhooks and playground, with an embedded worker")
+        common(p)
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+        p.set_defaults(func=_serve_command(serve))
+    p = sub.add_parser("translate", help="print the zflow equivalent of legacy AutomationRules")
+    p.add_argument("file", metavar="LEGACY.json")
+    p.add_argument("--check", action="store_true", help="also compile the translation")
+    p.set_defaults(func=cmd_translate)
+    p = sub.add_parser("worker", help="a queue consumer with a sweeper (run many to scale out)")
+    common(p)
+    p.add_argument("--workers", type=int, help="worker threads (default: runtime.workers)")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("publish", help="compile scripts and store each definition as a new version")
+    common(p)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--author", default="cli", help="recorded as the versions' author")
+    p.set_defaults(func=cmd_publish)
+    p = sub.add_parser("token", help="API tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True)
+    p = tsub.add_parser("create", help="print a new API token")
+    common(p)
+    p.add_argument("--role", required=True, choices=["admin", "editor", "agent", "viewer"])
+    p.add_argument("--user", help="the user the token acts as")
+    p.set_defaults(func=cmd_token)
+    p = tsub.add_parser("revoke", help="revoke a token by its id (GET /api/tokens lists them)")
+    common(p)
+    p.add_argument("id", type=int)
+    p.set_defaults(func=cmd_revoke)
     return parser
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None,
-         err: TextIO | None = None) -> int:
+         err: TextIO | None = None, serve: Serve | None = None) -> int:
+    """The `zentra` program; `serve` is the HTTP service (`server.main` passes it in)."""
     out, err = out or sys.stdout, err or sys.stderr
-    parser = build_parser()
+    parser = build_parser(serve)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.responses import Response
 
+import runtime
+from compiler import compile_text
+from compiler.legacy import load_rules, translate, translate_rule
+from runtime.trace import stored_trace
 from zentra_rules.domain import jsonlimits
-from zentra_rules.domain.errors import InputError, NotFoundError, ZentraError
+from zentra_rules.domain.errors import CompileError, InputError, NotFoundError, ZentraError
+from zentra_rules.domain.plan import Op
 from zentra_rules.domain.schema import RECORDS, TRIGGERS
 from zentra_rules.integrations.webhooks import new_secret, sign
 from zentra_rules.interfaces.api.http import Call, HTTPError, need
@@ -39,7 +46,6 @@ def triggers(call: Call) -> dict[str, Any]:
 
 
 def _compile(source: Any, name: Any) -> Any:
-    from compiler import compile_text
     if name is not None and not NAME.match(name):
         raise HTTPError(422, "`name` is letters, digits, `_`, `-` and `.`, up to 100 characters")
     return compile_text(source, f"{name or 'workflow'}.zflow")
@@ -53,31 +59,28 @@ def publish(call: Call) -> dict[str, Any]:
 
 
 def definitions(call: Call) -> dict[str, Any]:
-    return {"definitions": _state(call).store.definitions()}
+    return {"definitions": _state(call).store.definitions.listing()}
 
 
 def definition(call: Call) -> dict[str, Any]:
-    return _state(call).store.definition(call.params["name"])  # type: ignore[no-any-return]
+    return _state(call).store.definitions.definition(call.params["name"])  # type: ignore[no-any-return]
 
 
 def activate(call: Call) -> dict[str, Any]:
     version = need(call.body, "version", int)
     if not 1 <= version <= 2**31:
         raise NotFoundError(f"`{call.params['name']}` has no version {version}")
-    _state(call).store.activate(call.params["name"], version)
+    _state(call).store.definitions.activate(call.params["name"], version)
     return {"name": call.params["name"], "active_version": version}
 
 
 def deactivate(call: Call) -> dict[str, Any]:
-    _state(call).store.activate(call.params["name"], None)
+    _state(call).store.definitions.activate(call.params["name"], None)
     return {"name": call.params["name"], "active_version": None}
 
 
 # -- the playground ----------------------------------------------------------------------
 def check(call: Call) -> dict[str, Any]:
-    from compiler import compile_text
-    from zentra_rules.domain.errors import CompileError
-    from zentra_rules.domain.plan import Op
     source = need(call.body, "source", str)
     try:
         result = compile_text(source, "workflow.zflow")   # the name publishing gives it too
@@ -92,7 +95,6 @@ def check(call: Call) -> dict[str, Any]:
 
 
 def dry_run(call: Call) -> dict[str, Any]:
-    from runtime import dry_run as run
     source = need(call.body, "source", str)
     event = need(call.body, "event", str)
     subject = need(call.body, "subject", dict, required=False) or {}
@@ -103,8 +105,8 @@ def dry_run(call: Call) -> dict[str, Any]:
     compiled = _compile(source, need(call.body, "name", str, required=False))
     plans = compiled.plans
     engine = _state(call).engine
-    trace = run(plans, event, subject, previous, decisions, now=engine.clock.now(),
-                actor=call.actor, records=engine.directory(plans, event, subject))
+    trace = runtime.dry_run(plans, event, subject, previous, decisions, now=engine.clock.now(),
+                            actor=call.actor, records=engine.directory(plans, event, subject))
     trace["warnings"] = [d.to_dict() for d in compiled.warnings]
     by_name = {p.name: p for p in plans}
     trace["disassembly"] = {r["workflow"]: by_name[r["workflow"]].disassemble(mark=set(r["path"]))
@@ -113,7 +115,6 @@ def dry_run(call: Call) -> dict[str, Any]:
 
 
 def samples(call: Call) -> Any:
-    import json
     try:
         return json.loads(SAMPLES.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -123,10 +124,10 @@ def samples(call: Call) -> Any:
 # -- records ---------------------------------------------------------------------------------
 def _ticket_view(call: Call, ticket_id: str) -> dict[str, Any]:
     store = _state(call).store
-    ticket = store.get_ticket(ticket_id)
+    ticket = store.records.get_ticket(ticket_id)
     if ticket is None:
         raise NotFoundError(f"no ticket {ticket_id}")
-    return {**ticket, "notes": store.notes(ticket_id), "links": store.links(ticket_id)}
+    return {**ticket, "notes": store.records.notes(ticket_id), "links": store.records.links(ticket_id)}
 
 
 def create_ticket(call: Call) -> dict[str, Any]:
@@ -139,7 +140,7 @@ def get_ticket(call: Call) -> dict[str, Any]:
 
 def patch_ticket(call: Call) -> dict[str, Any]:
     ticket_id = call.params["id"]
-    if _state(call).store.get_ticket(ticket_id) is None:
+    if _state(call).store.records.get_ticket(ticket_id) is None:
         raise NotFoundError(f"no ticket {ticket_id}")
     _state(call).engine.update_ticket(ticket_id, call.body, call.actor)
     return _ticket_view(call, ticket_id)
@@ -158,7 +159,7 @@ def _put(call: Call, kind: str, create: bool) -> dict[str, Any]:
 
 
 def _get(call: Call, kind: str) -> dict[str, Any]:
-    record = _state(call).store.get_record(kind, call.params["id"])
+    record = _state(call).store.records.get_record(kind, call.params["id"])
     if record is None:
         raise NotFoundError(f"no {kind} {call.params['id']}")
     return record  # type: ignore[no-any-return]
@@ -191,17 +192,16 @@ def patch_change(call: Call) -> dict[str, Any]:
 
 def create_user(call: Call) -> dict[str, Any]:
     with _state(call).store.tx():
-        return _state(call).store.create_user(call.body)  # type: ignore[no-any-return]
+        return _state(call).store.records.create_user(call.body)  # type: ignore[no-any-return]
 
 
 # -- runs -------------------------------------------------------------------------------------
 def _with_trace(call: Call, run: dict[str, Any]) -> dict[str, Any]:
-    from runtime.trace import stored_trace
     engine = _state(call).engine
     if "error" in run:   # a row the store could not read: reported as such
         return run
     if "steps" not in run:
-        run = engine.store.execution(run["id"])
+        run = engine.store.runs.execution(run["id"])
     view = {k: v for k, v in run.items() if k not in ("state", "version_id")}
     view["trace"] = stored_trace(run, engine.plan_of(run))
     return view
@@ -220,27 +220,27 @@ def _listed(call: Call, run: dict[str, Any]) -> dict[str, Any]:
 def run_scenario(call: Call) -> dict[str, Any]:
     ticket = need(call.body, "ticket", (str, int))
     execution = _state(call).engine.start_scenario(call.params["name"], str(ticket), call.actor)
-    return _with_trace(call, _state(call).store.execution(execution))
+    return _with_trace(call, _state(call).store.runs.execution(execution))
 
 
 def executions(call: Call) -> dict[str, Any]:
     q = call.query
     status = q.get("status")
-    rows = _state(call).store.executions(ticket=q.get("ticket"), workflow=q.get("workflow"),
+    rows = _state(call).store.runs.executions(ticket=q.get("ticket"), workflow=q.get("workflow"),
                                          status=status)
     return {"executions": [_listed(call, r) for r in rows]}
 
 
 def execution(call: Call) -> dict[str, Any]:
-    return _with_trace(call, _state(call).store.execution(_int(call.params["id"], "execution")))
+    return _with_trace(call, _state(call).store.runs.execution(_int(call.params["id"], "execution")))
 
 
 # -- approvals ----------------------------------------------------------------------------
 def approvals(call: Call) -> dict[str, Any]:
     store, caller = _state(call).store, call.caller
-    rows = store.approvals(status=call.query.get("status"))
+    rows = store.approvals.listing(status=call.query.get("status"))
     if caller["role"] != "admin":   # everyone else sees what they are (or were) asked to decide
-        me = {caller.get("user")} | {(store.get_user(caller["user"]) or {}).get("email")} \
+        me = {caller.get("user")} | {(store.records.get_user(caller["user"]) or {}).get("email")} \
             if caller.get("user") else set()
         rows = [r for r in rows if me & {u for e in r["approvers"] for u in e["users"]}]
     return {"approvals": rows}
@@ -250,7 +250,7 @@ def decide(call: Call) -> dict[str, Any]:
     decision = need(call.body, "decision", str)
     comment = need(call.body, "comment", str, required=False)
     request_id = _int(call.params["id"], "approval request")
-    _state(call).store.approval(request_id)          # 404 before 403
+    _state(call).store.approvals.approval(request_id)          # 404 before 403
     user = call.caller.get("user")
     if not user:
         raise HTTPError(403, "this token acts for no user, and only an asked approver may decide")
@@ -269,12 +269,11 @@ def inbound_endpoint(call: Call) -> dict[str, Any]:
     name, secret = _name(call), new_secret()
     store = _state(call).store
     with store.tx():
-        store.register_endpoint(name, "inbound", secret, _state(call).engine.clock.now())
+        store.webhooks.register_endpoint(name, "inbound", secret, _state(call).engine.clock.now())
     return {"name": name, "url": f"/hooks/{name}", "secret": secret}
 
 
 def outbound_endpoint(call: Call) -> dict[str, Any]:
-    from urllib.parse import urlsplit
     name, url = _name(call), need(call.body, "url", str)
     try:
         parts = urlsplit(url)
@@ -290,7 +289,7 @@ def outbound_endpoint(call: Call) -> dict[str, Any]:
         raise HTTPError(422, "`secret` must be `whsec_` followed by base64") from None
     store = _state(call).store
     with store.tx():
-        store.register_endpoint(name, "outbound", secret, _state(call).engine.clock.now(), url)
+        store.webhooks.register_endpoint(name, "outbound", secret, _state(call).engine.clock.now(), url)
     return {"name": name, "url": url}
 
 
@@ -299,46 +298,43 @@ def create_token(call: Call) -> dict[str, Any]:
     user = need(call.body, "user", str, required=False)
     store = _state(call).store
     with store.tx():
-        token = store.create_token(role, user, _state(call).engine.clock.now())
-        return {"id": store.token_id(token), "token": token, "role": role, "user": user}
+        token = store.tokens.create_token(role, user, _state(call).engine.clock.now())
+        return {"id": store.tokens.token_id(token), "token": token, "role": role, "user": user}
 
 
 def tokens(call: Call) -> dict[str, Any]:
-    return {"tokens": _state(call).store.tokens()}
+    return {"tokens": _state(call).store.tokens.listing()}
 
 
 def revoke_token(call: Call) -> Response:
     store = _state(call).store
     with store.tx():
-        store.revoke_token(_int(call.params["id"], "token"), _state(call).engine.clock.now())
+        store.tokens.revoke_token(_int(call.params["id"], "token"), _state(call).engine.clock.now())
     return Response(status_code=204)
 
 
 # -- legacy automation rules ----------------------------------------------------------------
 def create_rule(call: Call) -> dict[str, Any]:
     """Store a legacy rule; its event's rules run again as one translated workflow version."""
-    from compiler import compile_text
-    from compiler.legacy import load_rules, translate, translate_rule
     (rule,) = load_rules(call.body)
     state = _state(call)
     warnings: list[dict[str, Any]] = []
     with state.store.tx():
-        old = state.store.put_rule(rule)
+        old = state.store.definitions.put_rule(rule)
         published = []
         for event in dict.fromkeys([rule["event"], *([old["event"]] if old else [])]):
-            rules = state.store.rules_for(event)
+            rules = state.store.definitions.rules_for(event)
             name = f"legacy {event}"
             if any(r.get("active", True) for r in rules):
                 result = compile_text(translate(rules), "legacy.zflow")
                 published += state.engine.publish(result.plans, call.actor)
                 warnings += [d.to_dict() for d in result.warnings]
-            elif name in {d["name"] for d in state.store.definitions()}:
-                state.store.activate(name, None)
+            elif name in {d["name"] for d in state.store.definitions.listing()}:
+                state.store.definitions.activate(name, None)
     return {"id": rule["id"], "event": rule["event"], "active": rule.get("active", True),
             "workflows": published, "warnings": warnings, "zflow": translate_rule(rule)}
 
 
 def rule_zflow(call: Call) -> dict[str, Any]:
-    from compiler.legacy import translate_rule
-    rule = _state(call).store.rule(call.params["id"])
+    rule = _state(call).store.definitions.rule(call.params["id"])
     return {"id": rule["id"], "zflow": translate_rule(rule)}
