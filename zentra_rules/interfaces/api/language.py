@@ -6,6 +6,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from compiler.parse import GRAMMAR
+from compiler.typecheck import UNITS
 from runtime.events import SCENARIO_EVENT
 from zentra_rules.domain.actions import ACTIONS
 from zentra_rules.domain.schema import APPROVAL_OUTCOMES, READ_ONLY, RECORDS, ROOTS, Type
@@ -72,9 +74,6 @@ def triggers(call: Call) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Any]:
     """Everything but the trigger catalog, built once: the definitions it reads do not change."""
-    from compiler.parse import GRAMMAR
-    from compiler.typecheck import UNITS
-
     rules = grammar_words(GRAMMAR.read_text(encoding="utf-8"))
     constants = {w for rule in CONSTANT_RULES for w in rules[rule]["words"]}
     approvers = {w for rule in rules[APPROVER_RULE]["refs"] for w in rules[rule]["words"]}
