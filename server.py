@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import uvicorn
 from huey import Huey
 from huey.consumer import Consumer
 from starlette.applications import Starlette
@@ -28,6 +30,7 @@ from zentra_rules.domain.clock import Clock
 from zentra_rules.domain.config import Config
 from zentra_rules.domain.errors import NotFoundError, WebhookVerificationError, ZentraError
 from zentra_rules.integrations.webhooks import verify
+from zentra_rules.interfaces import cli
 from zentra_rules.interfaces.api import handlers as h
 from zentra_rules.interfaces.api import language
 from zentra_rules.interfaces.api.http import (
@@ -90,7 +93,7 @@ async def inbound_hook(request: Request) -> Response:
     state, name = request.app.state, request.path_params["name"]
     try:
         check_params(request)
-        endpoint_ = await run_in_threadpool(state.store.endpoint, name, "inbound")
+        endpoint_ = await run_in_threadpool(state.store.webhooks.endpoint, name, "inbound")
         raw = await read_body(request)
         webhook_id = verify(endpoint_["secret"], request.headers, raw, time.time())
         payload = parse_json(raw)
@@ -173,7 +176,7 @@ def create_app(config: Config, clock: Clock | None = None, huey: Huey | None = N
         app.state.config = config
         if config.admin_token:   # bootstrap: the configured admin token exists
             with core.store.tx():
-                core.store.create_token("admin", None, core.engine.clock.now(), config.admin_token)
+                core.store.tokens.create_token("admin", None, core.engine.clock.now(), config.admin_token)
         worker = _Worker(core, config.workers) if embedded_worker else None
         if worker:
             worker.start()
@@ -195,6 +198,14 @@ def create_app(config: Config, clock: Clock | None = None, huey: Huey | None = N
 
 def serve(config: Config, host: str, port: int) -> None:
     """`zentra serve`: HTTP and an embedded worker in one process, until SIGINT/SIGTERM."""
-    import uvicorn
     uvicorn.run(create_app(config, embedded_worker=True), host=host, port=port,
                 log_level="info", access_log=False, lifespan="on")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `zentra` program: the command line's commands, with `serve` running this service."""
+    return cli.main(argv, serve=serve)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
