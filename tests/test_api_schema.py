@@ -147,9 +147,9 @@ class AdminToken:
     @classmethod
     def live(cls, app: Any) -> str:
         store = app.state.store
-        if store.token(cls.value) is None:
+        if store.tokens.token(cls.value) is None:
             with store.tx():
-                cls.value = store.create_token("admin", None, app.state.engine.clock.now())
+                cls.value = store.tokens.create_token("admin", None, app.state.engine.clock.now())
         return cls.value
 
 
