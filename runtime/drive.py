@@ -8,8 +8,7 @@ receive the same calls in the same order, so what a dry run shows is what a real
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -35,6 +34,14 @@ class World(Protocol):
 
     def save(self, kind: str, record_id: Any, changes: Record, now: datetime) -> Record:
         """Write the fields a slice changed on one record; the record afterwards."""
+
+
+# A source of seconds for timing statements: the durable engine passes `time.perf_counter`.
+Timer = Callable[[], float]
+
+
+def _untimed() -> float:
+    return 0.0
 
 
 @dataclass
@@ -75,8 +82,11 @@ def views(plan: Plan, state: vm.State) -> Iterator[tuple[str, Any, Record]]:
 
 
 def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: datetime, world: World,
-          budget: int = DEFAULT_LIMITS.step_budget) -> Outcome:
-    """Deliver `events`, run the VM until it ends or waits, and keep its effects in `world`."""
+          budget: int = DEFAULT_LIMITS.step_budget, timer: Timer | None = None) -> Outcome:
+    """Deliver `events`, run the VM until it ends or waits, and keep its effects in `world`.
+
+    `timer` (seconds, e.g. `time.perf_counter`) times each statement for the audit; without one
+    every step takes 0 ms and starts at `now`, as in a dry run."""
     machine = vm.Machine(plan, state, now, budget)
     if machine.st["status"] not in vm.TERMINAL:
         for event in events:
@@ -84,7 +94,7 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
     # What the records are now (after the fresh read): a slice writes only what it changes.
     before = {(k, str(i)): copy.deepcopy(r) for k, i, r in views(plan, machine.st)}
     steps: list[Step] = []
-    clock = time.perf_counter
+    clock = timer or _untimed
     began = clock()
     run = machine.proceed()
     answer: Any = None

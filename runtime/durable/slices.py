@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -87,7 +88,7 @@ def _slice(execution_id: int, store: Store, plans: Plans, queue: Queue, now: dat
             # Every record the run reads is read afresh, then what happened is delivered.
             events = [fresh(store.records, plan, ex, state),
                       *_decisions(store.approvals, ex, state, now)]
-            outcome = drive(plan, state, events, now, world, step_budget)
+            outcome = drive(plan, state, events, now, world, step_budget, time.perf_counter)
             state = outcome.state
             status = state["status"]
             waits = vm.waits(state) if status == "waiting" else []
