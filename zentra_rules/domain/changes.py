@@ -5,6 +5,7 @@ disagree about a record (the tag order, a duplicate tag, an escalation level).""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -135,3 +136,36 @@ def with_changes(record: Record, changes: dict[str, Any], now: datetime) -> Reco
     if "updatedAt" in record:
         out["updatedAt"] = iso(now)
     return out
+
+
+# The events a write of a record emits, besides `KIND.updated` (which wakes the runs that watch
+# the record; on tickets it is also a trigger): the kind, the event, the field whose change it
+# announces and, for some, the value the field must change to. Written once: the store emits
+# what this says, and the compiler's re-trigger check reads which writes fire which trigger.
+@dataclass(frozen=True)
+class Transition:
+    kind: str
+    event: str
+    field: str
+    to: Any = None   # None: any change of `field`
+
+    def fires(self, before: Record | None, after: Record) -> bool:
+        if self.to is not None:
+            return after.get(self.field) == self.to and (before or {}).get(self.field) != self.to
+        return before is not None and before.get(self.field) != after.get(self.field)
+
+
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition("ticket", "ticket.status_changed", "status"),
+    Transition("asset", "asset.lifecycle_changed", "lifecycle"),
+    Transition("change", "change.approved", "status", to="approved"),
+)
+
+
+def emitted(kind: str, before: Record | None, after: Record) -> list[str]:
+    """The events, in order, that writing `after` over `before` (None: a new record) emits."""
+    if before is None:
+        first = ["ticket.created"] if kind == "ticket" else []
+    else:
+        first = [f"{kind}.updated"] if before != after else []
+    return first + [t.event for t in TRANSITIONS if t.kind == kind and t.fires(before, after)]

@@ -11,6 +11,7 @@ import peewee as pw
 from zentra_rules.domain.changes import (
     check_fields,
     effective,
+    emitted,
     new_ticket_fields,
     ticket_record,
     with_changes,
@@ -87,8 +88,7 @@ class Records:
         row = Ticket.create(data=fields, status=fields["status"], created_at=now, updated_at=now,
                             due_at=as_datetime(fields.get("dueAt")))
         record = self._ticket(row)
-        event = self.events.emit("ticket.created", now, subject_kind="ticket", subject=record,
-                          cascade=cascade, actor=actor, execution=execution)
+        (event,) = self._emit("ticket", None, record, now, cascade, actor, execution)
         return record, event
 
     def update_ticket(self, ticket_id: Any, changes: dict[str, Any], now: datetime, actor: str,
@@ -117,12 +117,7 @@ class Records:
         Ticket.update(fields).where(Ticket.id == row.id).execute()
         TicketHistory.create(ticket=row.id, actor=actor, changes=diff, at=now)
         record = with_changes(previous, changes, now)
-        events = [self.events.emit("ticket.updated", now, subject_kind="ticket", subject=record,
-                            previous=previous, cascade=cascade, actor=actor, execution=execution)]
-        if "status" in diff:
-            events.append(self.events.emit("ticket.status_changed", now, subject_kind="ticket",
-                                    subject=record, previous=previous, cascade=cascade,
-                                    actor=actor, execution=execution))
+        events = self._emit("ticket", previous, record, now, cascade, actor, execution)
         return record, [e for e in events if e is not None]
 
     def add_note(self, ticket_id: Any, kind: str, body: str, author: str, now: datetime,
@@ -175,14 +170,13 @@ class Records:
                 model.id == record_id).execute()  # type: ignore[attr-defined]
         return previous, {"id": record_id, **data}
 
-    def _updated(self, kind: str, record: Record, previous: Record | None, now: datetime,
-                 cascade: int, actor: str, execution: int | None) -> int | None:
-        """`asset.updated` / `change.updated`: no trigger fires on it, but a run whose `wait
-        until` reads this record re-checks it (tickets have `ticket.updated` for both)."""
-        if previous is None or previous == record:
-            return None
-        return self.events.emit(f"{kind}.updated", now, subject_kind=kind, subject=record,
-                         previous=previous, cascade=cascade, actor=actor, execution=execution)
+    def _emit(self, kind: str, previous: Record | None, record: Record, now: datetime,
+              cascade: int, actor: str, execution: int | None) -> list[int | None]:
+        """Emit what the write means (`changes.emitted`): `KIND.updated` wakes the runs whose
+        `wait until` reads the record, the transitions are triggers."""
+        return [self.events.emit(name, now, subject_kind=kind, subject=record, previous=previous,
+                                 cascade=cascade, actor=actor, execution=execution)
+                for name in emitted(kind, previous, record)]
 
     def get_asset(self, asset_id: Any) -> Record | None:
         row = Asset.get_or_none(Asset.id == str(asset_id))
@@ -191,11 +185,7 @@ class Records:
     def put_asset(self, fields: dict[str, Any], now: datetime, actor: str, create: bool,
                   cascade: int = 0, execution: int | None = None) -> tuple[Record, list[int]]:
         previous, record = self._put(Asset, "asset", fields, now, create)
-        events = [self._updated("asset", record, previous, now, cascade, actor, execution)]
-        if previous is not None and previous.get("lifecycle") != record.get("lifecycle"):
-            events.append(self.events.emit("asset.lifecycle_changed", now, subject_kind="asset",
-                                    subject=record, previous=previous, cascade=cascade,
-                                    actor=actor, execution=execution))
+        events = self._emit("asset", previous, record, now, cascade, actor, execution)
         return record, [e for e in events if e is not None]
 
     def get_change(self, change_id: Any) -> Record | None:
@@ -205,10 +195,7 @@ class Records:
     def put_change(self, fields: dict[str, Any], now: datetime, actor: str, create: bool,
                    cascade: int = 0) -> tuple[Record, list[int]]:
         previous, record = self._put(Change, "change", fields, now, create)
-        events = [self._updated("change", record, previous, now, cascade, actor, None)]
-        if record.get("status") == "approved" and (previous or {}).get("status") != "approved":
-            events.append(self.events.emit("change.approved", now, subject_kind="change", subject=record,
-                                    previous=previous, cascade=cascade, actor=actor))
+        events = self._emit("change", previous, record, now, cascade, actor, None)
         return record, [e for e in events if e is not None]
 
     def get_record(self, kind: str, record_id: Any) -> Record | None:
