@@ -1,6 +1,6 @@
 """Zentra rules runtime benchmarks: every ratio is against a baseline measured in this run.
 
-    .venv/bin/python bench/runtime.py [--quick]
+    .venv/bin/python bench/engine.py [--quick]
 
 1. in-process engine throughput on SQLite: escalate-urgent.zflow published, N urgent Network
    tickets created through Engine.create_ticket on an in-memory Huey, drained in this thread.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import math
 import os
 import random
@@ -285,8 +286,9 @@ class Touch:
 class Workers:
     """Worker processes with their logs; stopped with SIGTERM (then SIGKILL after 10 s)."""
 
-    def __init__(self, tmp: Path):
-        self.tmp, self.procs = tmp, []
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ZENTRA_")}
 
     def start(self, label: str, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -508,7 +510,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer tickets (smoke test)")
     args = ap.parse_args()
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress as it happens
+    if isinstance(sys.stdout, io.TextIOWrapper):   # not when a test or a tool has replaced it
+        sys.stdout.reconfigure(line_buffering=True)  # progress as it happens
     started = time.perf_counter()
     print(f"python {sys.version.split()[0]} ({sys.implementation.name})")
     bench_throughput(60 if args.quick else 300, rounds=3)
