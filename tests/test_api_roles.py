@@ -19,7 +19,7 @@ ROLES = ("admin", "editor", "agent", "viewer")
 CALLERS = (*ROLES, "no token", "bad token")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-# Who may call an endpoint, written from interfaces.md (HTTP API) and not from the server's table.
+# Who may call an endpoint, written from docs/api.md (the HTTP API) and not from the server's table.
 ADMIN_ONLY = frozenset({"admin"})
 EDITORS = frozenset({"admin", "editor"})
 AGENTS = frozenset({"admin", "editor", "agent"})

@@ -1,4 +1,4 @@
-"""The subject schema and the trigger catalog of interfaces.md: what scripts may read and write."""
+"""The subject schema and the trigger catalog: what scripts may read and write."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ class Team(Base):
 
 class Ticket(Base):
     id = pw.AutoField()
-    data = JSONField()                       # every field of interfaces.md but id/createdAt/updatedAt
+    data = JSONField()                       # every documented field but id/createdAt/updatedAt
     status = pw.CharField(max_length=40, index=True)
     due_at = UTCField(null=True, index=True)
     sla_breached_at = UTCField(null=True)

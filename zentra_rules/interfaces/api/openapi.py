@@ -11,7 +11,7 @@ OBJ: dict[str, Any] = {"type": "object"}
 STR: dict[str, Any] = {"type": "string"}
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": STR}}
 SOURCE = {"type": "string", "description": "zflow source text"}
-TICKET = {"type": "object", "description": "ticket fields (interfaces.md: Subjects and their fields)",
+TICKET = {"type": "object", "description": "ticket fields (docs/language.md: subjects and their fields)",
           "properties": {"title": STR, "description": STR,
                          "status": {"enum": ["new", "open", "in_progress", "pending", "ready",
                                              "resolved", "closed", "cancelled"]},
@@ -54,7 +54,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "outbound_endpoint": {"type": "object", "required": ["name", "url"], "properties": {
         "name": STR, "url": {**STR, "format": "uri"}, "secret": STR}},
     "create_rule": {"type": "object", "required": ["id", "event"],
-                    "description": "a legacy AutomationRule (interfaces.md)", "properties": {
+                    "description": "a legacy AutomationRule (docs/legacy.md)", "properties": {
                         "id": STR, "title": STR, "active": {"type": "boolean"},
                         "position": {"type": "integer"}, "event": {**STR, "example": "ticket.created"},
                         "conditions": OBJ, "actions": {"type": "array", "items": OBJ}}},
