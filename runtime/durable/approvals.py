@@ -5,9 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from runtime.durable.ports import ApprovalPort, OutboxPort, RecordPort
-from zentra_rules.domain.messages import USER_ADDRESS
-
-CHAT = {"slack": "slack dm", "teams": "teams dm"}
+from zentra_rules.domain.messages import APPROVAL_VIA, USER_ADDRESS
 
 
 def ask_approvers(approvals: ApprovalPort, records: RecordPort, outbox: OutboxPort,
@@ -21,12 +19,12 @@ def ask_approvers(approvals: ApprovalPort, records: RecordPort, outbox: OutboxPo
                    "body": f"{word} `{request['name']}` (request {request_id}) is waiting for "
                            f"your decision" + (f" until {request['deadline']}."
                                                if request["deadline"] else ".")}
-        for channel in request["via"]:
+        for via in request["via"]:
+            channel = APPROVAL_VIA.get(via)
             if channel == "email" and user.get("email"):
                 sends.append(outbox.queue_send("email", str(user["email"]), message, now,
                                                request["execution"]))
-            elif channel in CHAT:
-                address = user.get(USER_ADDRESS[CHAT[channel]]) or user.get("email") or user["id"]
-                sends.append(outbox.queue_send(CHAT[channel], str(address),
-                                               {"body": message["body"]}, now,
-                                               request["execution"]))
+            elif channel is not None and channel != "email":
+                address = user.get(USER_ADDRESS[channel]) or user.get("email") or user["id"]
+                sends.append(outbox.queue_send(channel, str(address), {"body": message["body"]},
+                                               now, request["execution"]))

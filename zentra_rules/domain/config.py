@@ -11,6 +11,7 @@ from typing import Any
 
 from zentra_rules.domain.errors import InputError
 from zentra_rules.domain.limits import Limits
+from zentra_rules.domain.messages import INTEGRATIONS
 from zentra_rules.domain.suggest import did_you_mean
 
 DEFAULT_FILE = "zentra.toml"
@@ -19,7 +20,7 @@ DEFAULT_FILE = "zentra.toml"
 DEFAULTS: dict[str, dict[str, Any]] = {
     "database": {"url": "sqlite:///zentra.db"},
     "queue": {"url": "sqlite:///zentra-queue.db"},
-    "integrations": {"email_url": "", "slack_url": "", "teams_url": ""},
+    "integrations": {f"{name}_url": "" for name in INTEGRATIONS},
     "webhooks": {"allow_private": False, "timeout": 10.0, "max_attempts": 8},
     "server": {"admin_token": ""},
     "runtime": {"lease_seconds": 30.0, "sweep_seconds": 5.0, "workers": 2},
@@ -112,7 +113,7 @@ def load(path: str | os.PathLike[str] | None = None,
             values[f"{section}.{key}"] = _coerce(raw, default, name)
     return Config(
         database_url=values["database.url"], queue_url=values["queue.url"],
-        integrations={k: values[f"integrations.{k}_url"] for k in ("email", "slack", "teams")
+        integrations={k: values[f"integrations.{k}_url"] for k in INTEGRATIONS
                       if values[f"integrations.{k}_url"]},
         allow_private=values["webhooks.allow_private"],
         webhook_timeout=values["webhooks.timeout"], max_attempts=values["webhooks.max_attempts"],

@@ -15,8 +15,15 @@ from zentra_rules.domain.schema import RECORD_KINDS
 from zentra_rules.domain.values import as_datetime, iso, text
 
 Record = dict[str, Any]
+# message channel -> the integration that carries it (configured as `integrations.<name>.url`)
+CHANNELS = {"email": "email", "slack": "slack", "slack dm": "slack", "teams": "teams",
+            "teams dm": "teams"}
+INTEGRATIONS = tuple(dict.fromkeys(CHANNELS.values()))
 # channel -> the user field that reaches a user on it
 USER_ADDRESS = {"email": "email", "slack dm": "slack", "teams dm": "teams"}
+# An approval request's `via` channel -> the message channel that reaches one approver on it
+# (`console`: the request waits in the API and the playground, nothing is sent).
+APPROVAL_VIA = {"console": None, "email": "email", "slack": "slack dm", "teams": "teams dm"}
 
 
 def recipient(channel: str, value: Any, user: Record | None, is_user: bool) -> str:

@@ -9,10 +9,8 @@ from urllib.parse import quote, unquote
 import apprise
 
 from zentra_rules.domain.errors import DeliveryError
+from zentra_rules.domain.messages import CHANNELS
 
-# statement channel -> integration (the key in `urls`, config `integrations.<key>.url`)
-CHANNELS: Mapping[str, str] = {"email": "email", "slack": "slack", "slack dm": "slack",
-                               "teams": "teams", "teams dm": "teams"}
 # Apprise always writes its own Message-ID after the custom headers, and `email.message` appends rather
 # than replaces, so `+Message-ID=` would give two Message-ID headers (RFC 5322 allows one); our ids are
 # not `<left@right>` msg-ids either. Receivers (and dedup rules) find the id in this header instead.
