@@ -250,8 +250,9 @@ def chained(draw: st.DrawFn, rule_list: list[Rule]) -> None:
         tag = draw(st.sampled_from(TAGS))
         writer["actions"].append({"type": draw(st.sampled_from(["add_tags", "remove_tags"])),
                                   "value": [tag]})
-        cond = {"field": "tags", "operator": draw(st.sampled_from(["contains", "not_contains"])),
-                "value": tag}
+        cond: dict[str, Any] = {"field": "tags",
+                                "operator": draw(st.sampled_from(["contains", "not_contains"])),
+                                "value": tag}
     elif what == "escalationLevel":
         writer["actions"].append({"type": "escalate"})
         cond = {"field": "escalationLevel",

@@ -183,7 +183,7 @@ def _remove_tag(ticket: Ticket, tag: Any) -> None:
 
 def _escalate(ticket: Ticket, level: Any) -> None:
     if level is None:
-        current = ticket.get("escalationLevel")
+        current: Any = ticket.get("escalationLevel")   # a field of any kind: `_number` decides
         level = current + 1 if _number(current) else 1
     ticket["escalationLevel"] = level
 
@@ -228,7 +228,9 @@ def apply_action(action: dict[str, Any], ticket: Ticket, outputs: list[tuple[Any
 def legacy_outcome(rules: list[Rule], event_name: str, ticket: Ticket,
                    previous: Ticket | None) -> tuple[Outcome, list[str]]:
     """What the legacy engine does for `event_name`, and the ids of the rules that fired."""
-    work, outputs, fired = copy.deepcopy(ticket), [], []
+    work = copy.deepcopy(ticket)
+    outputs: list[tuple[Any, ...]] = []
+    fired: list[str] = []
     mine = [r for r in rules if r["event"] == event_name and r.get("active", True)]
     for rule in sorted(mine, key=lambda r: r["position"]):   # stable: file order on ties
         if rule_fires(rule, work, previous):

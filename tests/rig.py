@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from compiler import compile_source
 from runtime.durable.queue import drain, make_huey
@@ -12,6 +12,14 @@ from zentra_rules.domain.config import Config
 from zentra_rules.interfaces.process import App, open_app
 
 from .conftest import NOW
+
+T = TypeVar("T")
+
+
+def stored(record: T | None, what: str = "record") -> T:
+    """A record the test expects to exist: a missing one fails here, by name, not at a later index."""
+    assert record is not None, f"no such {what} in the store"
+    return record
 
 
 class Rig:
@@ -38,6 +46,12 @@ class Rig:
             if not done and not swept["woken"] and not swept["events"]:
                 return total
         raise AssertionError("the engine did not settle")
+
+    def ticket(self, ticket_id: Any) -> dict[str, Any]:
+        return stored(self.store.records.get_ticket(ticket_id), f"ticket {ticket_id}")
+
+    def asset(self, asset_id: Any) -> dict[str, Any]:
+        return stored(self.store.records.get_asset(asset_id), f"asset {asset_id}")
 
     def jump(self, **delta: float) -> None:
         """Move the clock on and let everything due by then happen."""

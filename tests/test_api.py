@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from starlette.testclient import TestClient
 
@@ -32,7 +33,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 def hook(client: TestClient, name: str, payload: Any, secret: str, msg_id: str = "msg_1",
          timestamp: int | None = None, raw: bytes | None = None,
-         **header_overrides: str) -> httpx.Response:
+         **header_overrides: str) -> httpx2.Response:
     body = raw if raw is not None else json.dumps(payload).encode()
     sent = signed_headers(secret, msg_id, int(time.time()) if timestamp is None else timestamp, body)
     sent.update(header_overrides)

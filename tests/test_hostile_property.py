@@ -90,7 +90,8 @@ ODD = st.recursive(
                             st.dictionaries(st.text(max_size=20), inner, max_size=4)),
     max_leaves=10)
 
-GOOD = {   # a body each JSON endpoint takes, so a hostile value inside reaches the layers below
+# A body each JSON endpoint takes, so a hostile value inside reaches the layers below.
+GOOD: dict[str, dict[str, Any]] = {
     "publish": {"source": 'WHEN ticket.updated THEN add internal note = "x"', "name": "p"},
     "activate": {"version": 1}, "check": {"source": "WHEN ticket.created THEN escalate"},
     "dry_run": {"source": "WHEN ticket.created THEN escalate", "event": "ticket.created",

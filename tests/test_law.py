@@ -35,7 +35,7 @@ from .rig import Rig
 from .services import database_url
 
 HORIZON = timedelta(hours=120)
-USERS = [
+USERS: list[dict[str, Any]] = [
     {"id": "u_boss", "name": "Boss", "email": "boss@example.com"},
     {"id": "u_bob", "name": "Bob", "email": "bob@example.com", "slack": "U0BOB"},
     {"id": "u_ana", "name": "Ana", "email": "ana@example.com", "manager": "u_bob", "vip": True},
@@ -206,8 +206,8 @@ class Law:
             assert real[key] == dry[key], f"{key} differs{context}"
         assert real.get("reason") == dry.get("reason"), context
         assert world.created == created, context
-        for key in [("ticket", ticket["id"]), *(("ticket", i) for i in created)]:
-            assert rig.store.records.get_ticket(key[1]) == world.records[key], f"record {key}{context}"
+        for which in [("ticket", ticket["id"]), *(("ticket", i) for i in created)]:
+            assert rig.store.records.get_ticket(which[1]) == world.records[which], f"record {which}{context}"
         outbox = [(s["channel"], s["target"], s["payload"]) for s in rig.store.outbox.sends(run["id"])]
         shown = [(s["channel"], s["to"], {k: v for k, v in s.items()
                                           if k not in ("channel", "to", "not_before")})

@@ -78,10 +78,12 @@ def test_no_import_of_the_project_hides_inside_a_function() -> None:
             if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
             for node in ast.walk(fn):
-                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                         [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level
-                         else ["." + (node.module or "")] if isinstance(node, ast.ImportFrom)
-                         else [])
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = ["." + (node.module or "")] if node.level else [node.module or ""]
+                else:
+                    continue
                 if any(n.startswith(".") or n.split(".")[0] in OWN for n in names):
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {names}")
     assert not found, "function-local imports of the project's modules:\n" + "\n".join(found)

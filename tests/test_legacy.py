@@ -53,7 +53,7 @@ def note(text: str) -> dict[str, Any]:
     return {"type": "add_internal_note", "value": text}
 
 
-# -- the documented example (docs/legacy.md) ------------------------------------------------------------------
+# -- the documented example (docs/legacy.md) -------------------------------------------------------
 def test_the_interfaces_example_is_the_workflow_an_admin_would_write(tmp_path: Path) -> None:
     text = translate_rule(EXAMPLE)
     assert text == (

@@ -137,11 +137,11 @@ def test_changed_compares_with_the_ticket_before_the_event() -> None:
 
 
 def test_missing_fields_follow_the_null_rules() -> None:
-    conds = [{"field": "agent", "operator": "is_not", "value": "ann"},
-             {"field": "agent", "operator": "not_includes", "value": ["ann"]},
-             {"field": "subject", "operator": "not_contains", "value": "x"},
-             {"field": "team", "operator": "blank"},
-             {"field": "category", "operator": "is", "value": None}]
+    conds: list[dict[str, Any]] = [{"field": "agent", "operator": "is_not", "value": "ann"},
+                                   {"field": "agent", "operator": "not_includes", "value": ["ann"]},
+                                   {"field": "subject", "operator": "not_contains", "value": "x"},
+                                   {"field": "team", "operator": "blank"},
+                                   {"field": "category", "operator": "is", "value": None}]
     holds = _rule("holds", 1, conds, [{"type": "add_tags", "value": ["a"]}])
     never = [_rule(f"never-{op}", 2, [{"field": "escalationLevel", "operator": op,
                                        "value": [1] if op == "includes" else 1}],

@@ -20,7 +20,7 @@ def _store_fields(ticket: Ticket) -> Ticket:
     return {k: copy.deepcopy(v) for k, v in ticket.items() if k != "id"}
 
 
-def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, ticket: Ticket,
+def durable_outcome(rig: Rig, rules_doc: list[Rule] | Rule, event_name: str, ticket: Ticket,
                     previous: Ticket | None) -> tuple[Outcome, Outcome, str] | None:
     """Publish the translation on a real engine, make the event happen to a stored ticket, let
     the engine run; (what it did, what the oracle says for that stored ticket, the zflow)."""
@@ -30,17 +30,19 @@ def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, tic
         return None
     text = translate(copy.deepcopy(mine))
     published = rig.publish(text)
-    record = rig.engine.create_ticket(_store_fields(previous if previous else ticket),
-                                      actor="hr") if event_name != "ticket.created" else None
-    before = None
     if event_name == "ticket.created":
         record = rig.engine.create_ticket(_store_fields(ticket))
-    elif event_name == "ticket.sla_breached":
+    else:
+        record = rig.engine.create_ticket(_store_fields(previous if previous else ticket), actor="hr")
+    before: Ticket | None = None
+    if event_name == "ticket.sla_breached":
         with rig.store.tx():
             breach = rig.store.events.emit("ticket.sla_breached", rig.clock.now(), subject_kind="ticket",
-                                    subject=record, actor="sla")
+                                           subject=record, actor="sla")
+        assert breach is not None    # without a dedupe key every emit records an event
         rig.engine.queue.process(breach)
-    else:
+    elif event_name != "ticket.created":
+        assert previous is not None  # the events of a change come with the ticket before it
         before = record
         changes = {k: copy.deepcopy(ticket.get(k)) for k in {*ticket, *previous} - {"id"}
                    if ticket.get(k) != previous.get(k)}
@@ -61,7 +63,7 @@ def durable_outcome(rig: Any, rules_doc: list[Rule] | Rule, event_name: str, tic
     rig.settle()
     for d in published:
         rig.store.definitions.activate(d["name"], None)
-    stored = rig.store.records.get_ticket(record["id"])
+    stored = rig.ticket(record["id"])
     expected, _ = legacy_outcome(rule_list, event_name, record, before)
     runs = [r for r in rig.store.runs.executions(ticket=record["id"])
             if r["workflow"] == f"legacy {event_name}"]

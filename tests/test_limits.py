@@ -33,7 +33,8 @@ def test_each_compile_limit_can_be_set() -> None:
         "regular expression is 4 characters long; the limit is 3"]
     wait = "WHEN ticket.created THEN wait 2 days"
     assert errors(wait, Limits(max_duration_days=1)) == ["duration `2 days` is longer than 1 days"]
-    assert errors(wait, Limits(max_source_bytes=10)) == ["script is larger than 10 bytes; split it into several files"]
+    assert errors(wait, Limits(max_source_bytes=10)) == [
+        "script is larger than 10 bytes; split it into several files"]
 
 
 def test_step_budget_applies_to_dry_runs() -> None:

@@ -65,9 +65,9 @@ def test_seed_workflow_routes_an_urgent_network_ticket(rig: Rig) -> None:
                                        "category": "Network"})
     other = rig.engine.create_ticket({"title": "Printer", "priority": "low", "category": "Network"})
     rig.settle()
-    assert rig.store.records.get_ticket(ticket["id"])["team"] == "Network"
+    assert rig.ticket(ticket["id"])["team"] == "Network"
     assert [n["body"] for n in rig.store.records.notes(ticket["id"])] == ["Auto-routed by urgency rule"]
-    assert "team" not in rig.store.records.get_ticket(other["id"])
+    assert "team" not in rig.ticket(other["id"])
     execution = only(rig.store.runs.executions(ticket=ticket["id"]))
     assert execution["status"] == "completed" and execution["version"] == 1
     slack = only([s for s in rig.store.outbox.sends() if s["channel"] == "slack"])
@@ -90,7 +90,7 @@ def test_new_joiner_approved(rig: Rig) -> None:
         rig.engine.decide(request["id"], "somebody-else", "approve")
     rig.engine.decide(request["id"], "maria", "approve", "welcome!")
     rig.settle()
-    assert [rig.store.records.get_ticket(t["id"])["status"] for t in created] == ["ready"] * 3
+    assert [rig.ticket(t["id"])["status"] for t in created] == ["ready"] * 3
     assert only([s for s in rig.store.outbox.sends() if s["channel"] == "slack"])["payload"]["body"] == \
         "New joiner Ana approved"
     with pytest.raises(ConflictError):
@@ -109,7 +109,7 @@ def test_new_joiner_rejected(rig: Rig) -> None:
     rig.jump(hours=1)
     rig.engine.decide(request["id"], "maria@example.com", "reject", "no budget")
     rig.settle()
-    assert [rig.store.records.get_ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
+    assert [rig.ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
     mail = only([s for s in rig.store.outbox.sends() if s["target"] == "hr@example.com"])
     assert mail["payload"] == {"subject": "New joiner Ana: not approved", "body": "Outcome: rejected"}
 
@@ -121,7 +121,7 @@ def test_new_joiner_times_out_after_reminders(rig: Rig) -> None:
     assert rig.store.approvals.listing()[0]["status"] == "timed_out"
     reminders = [s for s in rig.store.outbox.sends() if "Reminder" in (s["payload"]["subject"] or "")]
     assert len(reminders) == 3      # at 12, 24 and 36 hours; none at the deadline itself
-    assert [rig.store.records.get_ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
+    assert [rig.ticket(t["id"])["status"] for t in created] == ["cancelled"] * 3
     mail = only([s for s in rig.store.outbox.sends() if s["target"] == "hr@example.com"])
     assert mail["payload"]["body"] == "Outcome: timed_out"
     rig.jump(hours=1)
@@ -199,7 +199,7 @@ def test_wait_until_is_rechecked_when_the_subject_changes(rig: Rig) -> None:
     assert rig.store.runs.execution(run["id"])["status"] == "completed"
     assert rig.store.records.notes(ticket["id"]) == []
     rig.jump(days=10)
-    assert rig.store.records.get_ticket(ticket["id"])["status"] == "open"
+    assert rig.ticket(ticket["id"])["status"] == "open"
 
 
 def test_a_48_hour_wait_resolves_once(rig: Rig) -> None:
@@ -237,7 +237,7 @@ def test_a_self_retriggering_workflow_stops_at_the_cascade_limit(rig: Rig) -> No
     stopped = only([r for r in runs if r["status"] == "stopped"])
     assert "cascade limit reached" in stopped["reason"]
     assert len([r for r in runs if r["status"] == "completed"]) == rig.config.limits.cascade_depth + 1
-    assert rig.store.records.get_ticket(ticket["id"])["escalationLevel"] == 9
+    assert rig.ticket(ticket["id"])["escalationLevel"] == 9
     assert rig.store.audit.verify() is None
 
 
@@ -286,7 +286,7 @@ def test_a_scenario_does_what_it_says_to_the_ticket(rig: Rig) -> None:
     rig.settle()
     run = rig.store.runs.execution(execution)
     assert run["kind"] == "scenario" and run["status"] == "completed", run
-    after = rig.store.records.get_ticket(ticket["id"])
+    after = rig.ticket(ticket["id"])
     assert after["status"] == "closed" and after["tags"] == ["duplicate"]
     assert rig.store.records.links(ticket["id"]) == ["1042"]
     assert [(n["kind"], n["body"]) for n in rig.store.records.notes(ticket["id"])] == [
@@ -301,21 +301,22 @@ def test_asset_effects_and_the_renewal_alert(rig: Rig) -> None:
     rig.publish((EXAMPLES / "asset-retirement.zflow").read_text())
     rig.store.records.create_user({"id": "u_ops", "email": "ops@example.com", "name": "Ops"})
     with rig.store.tx():
-        rig.store.webhooks.register_endpoint("cmdb-mirror", "outbound", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                                    rig.clock.now(), "http://127.0.0.1:9/")
+        rig.store.webhooks.register_endpoint("cmdb-mirror", "outbound",
+                                             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                                             rig.clock.now(), "http://127.0.0.1:9/")
     rig.engine.put_asset({"id": "A-7", "name": "db-7", "type": "server", "lifecycle": "deployed",
                           "criticality": 1, "owner": "u_ops",
                           "renewalDate": "2027-03-01T00:00:00Z"}, create=True)
     rig.engine.put_asset({"id": "A-7", "lifecycle": "retired"}, create=False)
     rig.settle()
-    asset = rig.store.records.get_asset("A-7")
+    asset = rig.asset("A-7")
     assert asset["contracts"] == ["DISPOSAL-SERVER"]
     sends = {s["payload"].get("kind", s["channel"]): s for s in rig.store.outbox.sends()}
     assert sends["renewal alert"]["target"] == "ops@example.com"
     assert sends["renewal alert"]["status"] == "pending"   # not before 30 days ahead of renewal
     assert sends["email"]["payload"]["subject"] == "Critical asset db-7 retired"
     rig.jump(days=30)
-    assert rig.store.records.get_asset("A-7")["lifecycle"] == "disposed"
+    assert rig.asset("A-7")["lifecycle"] == "disposed"
     runs = rig.store.runs.executions(workflow="asset-retirement")
     assert [r["status"] for r in runs] == ["completed"]
 
@@ -470,4 +471,4 @@ def test_escalate_raises_any_numeric_level_by_one(rig: Rig) -> None:
     rig.publish('workflow "esc" WHEN ticket.created THEN escalate')
     ticket = rig.engine.create_ticket({"title": "t", "escalationLevel": 2.0})
     rig.settle()
-    assert rig.store.records.get_ticket(ticket["id"])["escalationLevel"] == 3
+    assert rig.ticket(ticket["id"])["escalationLevel"] == 3

@@ -27,6 +27,7 @@ from zentra_rules.domain.config import load
 from zentra_rules.interfaces.process import App, open_app
 
 from .receivers import Mailbox, http_receiver, smtp_server, standard_signature
+from .rig import stored
 from .services import database_url, flush_redis, queue_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,8 @@ class Stack:
     """A configuration file, the test's own handle on the engine, and worker processes."""
 
     def __init__(self, tmp_path: Path, db: str, queue: str, mailbox: Mailbox | None = None):
-        self.tmp_path, self.workers = tmp_path, []
+        self.tmp_path = tmp_path
+        self.workers: list[subprocess.Popen[bytes]] = []
         self.config_path = tmp_path / "zentra.toml"
         email = (f'[integrations.email]\nurl = "mailto://127.0.0.1:{mailbox.port}'
                  f'?from=desk@example.com&mode=insecure"') if mailbox else ""
@@ -134,8 +136,10 @@ def test_the_seed_rule_routes_a_ticket_through_a_real_worker(tmp_path: Path,
             started = time.monotonic()
             ticket = s.engine.create_ticket({"title": f"VPN down {n}", "priority": "urgent",
                                              "category": "Network"})
-            until(lambda t=ticket: s.store.records.get_ticket(t["id"]).get("team") == "Network", 20,
-                  "the ticket to be routed")
+
+            def routed(ticket_id: str = ticket["id"]) -> bool:
+                return stored(s.store.records.get_ticket(ticket_id)).get("team") == "Network"
+            until(routed, 20, "the ticket to be routed")
             latencies.append(time.monotonic() - started)
         print(f"routing latency (s), first includes the worker's start: {latencies}")
         assert all(len(s.store.records.notes(str(i))) == 1 for i in range(1, 7))
@@ -191,8 +195,9 @@ def test_new_joiner_with_real_waits_and_real_email(tmp_path: Path,
                           if m[1] in (["it@example.com"], ["hr@example.com"]))
         assert subjects == ["Approved: Approve", "Not approved: Reject", "Not approved: Silent"]
         silent = next(m[2] for m in mailbox.messages if m[2]["Subject"] == "Not approved: Silent")
-        assert "Outcome: timed_out" in silent.get_payload(decode=True).decode()
-        assert len(s.store.records.get_ticket("1")) and s.store.records.get_ticket("1")["title"].startswith("Provision")
+        body = silent.get_payload(decode=True)
+        assert isinstance(body, bytes) and "Outcome: timed_out" in body.decode()
+        assert stored(s.store.records.get_ticket("1"))["title"].startswith("Provision")
 
 
 CHAOS = """
@@ -235,9 +240,9 @@ def test_kill_9_at_random_points_loses_nothing_and_repeats_nothing(
               "every send to be delivered")
         for parent in parents:
             assert [n["body"] for n in s.store.records.notes(parent)] == ["one", "two", "three"], parent
-            assert s.store.records.get_ticket(parent)["team"] == "Chaos"
-        children = [s.store.records.get_ticket(str(i)) for i in range(51, 200)]
-        children = [c for c in children if c and c["title"].startswith("child of")]
+            assert stored(s.store.records.get_ticket(parent))["team"] == "Chaos"
+        children = [c for c in (s.store.records.get_ticket(str(i)) for i in range(51, 200))
+                    if c and c["title"].startswith("child of")]
         assert sorted(c["title"] for c in children) == sorted(f"child of {p}" for p in parents)
         ids = receiver.ids()
         assert len(set(ids)) == 50, (len(ids), len(set(ids)))
