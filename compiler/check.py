@@ -13,9 +13,10 @@ from compiler import tree as T
 from compiler.context import Context
 from compiler.retrigger import check_retrigger
 from compiler.typecheck import Scope, duration_seconds, unescape
+from zentra_rules.domain import ir
 from zentra_rules.domain.actions import ACTIONS, CREATE_TICKET_REQUIRED, VERBS, objects_of
 from zentra_rules.domain.plan import Trigger
-from zentra_rules.domain.schema import READ_ONLY, RECORDS, ROOTS, TRIGGERS, catalog_text
+from zentra_rules.domain.schema import READ_ONLY, RECORDS, ROOTS, TRIGGERS, Type, catalog_text
 from zentra_rules.domain.suggest import closest, did_you_mean
 
 APPROVAL_ORDERS = ("sequential", "parallel any", "parallel all")
@@ -215,7 +216,7 @@ class DefinitionChecker:
                             f"the {kind}'s own fields can be set")
         else:
             ftyp = schema[name]
-            fake = ["path", root, fields, [""] * len(fields)]
+            fake = ir.Path(root, tuple(fields), ("",) * len(fields))
             # Below `custom` anything goes; a field's own type applies to the field itself.
             target_type = ftyp if len(fields) == 1 else RECORDS["ticket"]["custom"]
             scope.assignable(node, node.value, fake, target_type, value, vtyp)
@@ -253,12 +254,12 @@ class DefinitionChecker:
             self.ctx.report(node.value, f"`{spec.verb} {spec.object}` takes no value")
         if value is not None and spec.value_type.kind != "any":
             what = spec.object.split()[-1] if spec.object else "escalation level"
-            fake = ["path", "ticket", [what], [""]]
+            fake = ir.Path("ticket", (what,), ("",))
             scope.assignable(node, node.value, fake, spec.value_type, value[0], value[1])
-        for key, (pnode, (ir, typ)) in params.items():
+        for key, (pnode, (expr, typ)) in params.items():
             if key in spec.params and spec.params[key].kind != "any":
-                scope.assignable(pnode, pnode.value, ["path", "ticket", [key], [""]],
-                                 spec.params[key], ir, typ)
+                scope.assignable(pnode, pnode.value, ir.Path("ticket", (key,), ("",)),
+                                 spec.params[key], expr, typ)
         for key, (pnode, _) in params.items():
             if key not in spec.params:
                 self.ctx.report(pnode, f"`{spec.verb} {spec.object}` has no parameter `{key}`"
@@ -280,15 +281,15 @@ class DefinitionChecker:
             lowered["to"] = self._recipient(pnode.value, pir, ptyp, "email")
         return T.Act(spec.verb, spec.object or "ticket", lowered_value, lowered, line)
 
-    def _recipient(self, node: Any, ir: Any, typ: Any, channel: str) -> Any:
+    def _recipient(self, node: Any, expr: ir.Expr, typ: Type, channel: str) -> ir.Expr:
         """A user as a recipient is reached at their address for the channel (the run looks it
         up); a value that is neither a user nor text cannot be an address."""
         if typ.kind == "ref" and typ.ref == "user":
-            return ir if ir[0] == "user" else ["user", ir]
+            return expr if isinstance(expr, ir.User) else ir.User(expr)
         if typ.kind in ("ref", "record"):
             self.ctx.warn(node, f"the recipient of {channel} is a user or an address, and this is "
                           f"{typ.describe()}: the message would go to its id")
-        return ir
+        return expr
 
     def _create(self, node: Any, words: list[str], value: Any, params: dict[str, Any],
                 scope: Scope, line: int) -> T.Stmt:
@@ -301,30 +302,30 @@ class DefinitionChecker:
             self.ctx.report(node.value, "`create ticket` takes parameters, not a value: "
                             "`create ticket NAME, title = …, team = …`")
         fields = RECORDS["ticket"]
-        for key, (pnode, (ir, typ)) in params.items():
+        for key, (pnode, (expr, typ)) in params.items():
             if key not in fields or key in READ_ONLY["ticket"]:
                 self.ctx.report(pnode, f"a ticket has no field `{key}`"
                                 + did_you_mean(key, [f for f in fields if f not in READ_ONLY["ticket"]]))
             else:
-                scope.assignable(pnode, pnode.value, ["path", "ticket", [key], [""]], fields[key],
-                                 ir, typ)
+                scope.assignable(pnode, pnode.value, ir.Path("ticket", (key,), ("",)), fields[key],
+                                 expr, typ)
         for key in sorted(CREATE_TICKET_REQUIRED - set(params)):
             self.ctx.report(node, f"`create ticket {name}` needs `{key} = …`")
         self._bind(node, name, "ticket", scope)
         return T.CreateTicket(name, {k: v[1][0] for k, v in params.items()}, line)
 
     def _request(self, node: Any, scope: Scope, line: int) -> T.Stmt:
-        approvers: list[dict[str, Any]] = []
+        approvers: list[ir.Approver] = []
         for a in node.approvers:
             cls = type(a).__name__
             if cls == "PathApprover":
-                ir, typ = scope.path(a.path)
-                if typ.kind not in ("ref", "string", "any", "list") and ir != ["const", None]:
+                expr, typ = scope.path(a.path)
+                if typ.kind not in ("ref", "string", "any", "list") and expr != ir.Const(None):
                     self.ctx.report(a, f"an approver path must name a user, not {typ.describe()}")
-                approvers.append({"kind": "path", "value": ir})
+                approvers.append(ir.Approver("path", expr))
             else:
-                approvers.append({"kind": a.kind.lower(), "value": ["const", unescape(a.value.value)]})
-        spec: dict[str, Any] = {"approvers": approvers, "order": "sequential", "remind_every": None,
+                approvers.append(ir.Approver(a.kind.lower(), ir.Const(unescape(a.value.value))))
+        spec: dict[str, Any] = {"order": "sequential", "remind_every": None,
                                 "remind_before": None, "via": ["console"], "timeout": None}
         seen: set[str] = set()
         for opt in node.options:
@@ -357,7 +358,9 @@ class DefinitionChecker:
         if spec["remind_before"] is not None and spec["timeout"] is None:
             self.ctx.report(node, "`remind at … before timeout` needs a `timeout`")
         self._bind(node, node.name, "approval", scope)
-        return T.RequestApproval(node.name, spec, line)
+        return T.RequestApproval(node.name, ir.Approval(
+            tuple(approvers), spec["order"], spec["remind_every"], spec["remind_before"],
+            tuple(spec["via"]), spec["timeout"]), line)
 
 
 # Statements whose value is whom they send to (`send survey` names its recipient in `to`).

@@ -6,18 +6,19 @@ import json
 from typing import Any
 
 from compiler import tree as T
+from zentra_rules.domain import ir
 from zentra_rules.domain.plan import Instruction, Op, Plan
 
 
 class _Emitter:
     def __init__(self) -> None:
         self.code: list[list[Any]] = []   # [op, args, line], patched in place for jumps
-        self.constants: list[Any] = []
+        self.constants: list[ir.Node] = []
         self._index: dict[str, int] = {}
 
-    def const(self, node: Any) -> int:
-        """Intern a constant (identical trees share one slot)."""
-        key = json.dumps(node, sort_keys=True, ensure_ascii=False)
+    def const(self, node: ir.Node) -> int:
+        """Intern a constant (trees with the same JSON form, keys in any order, share one slot)."""
+        key = json.dumps(ir.to_json(node), sort_keys=True, ensure_ascii=False)
         if key not in self._index:
             self._index[key] = len(self.constants)
             self.constants.append(node)
@@ -38,14 +39,14 @@ class _Emitter:
     def stmt(self, s: T.Stmt) -> None:
         if isinstance(s, T.Act):
             value = self.const(s.value) if s.value is not None else -1
-            params = self.const(["map", s.params]) if s.params else -1
+            params = self.const(ir.Map(tuple(s.params.items()))) if s.params else -1
             self.emit(Op.ACT, [s.verb, s.object, value, params], s.line)
         elif isinstance(s, T.SetField):
             self.emit(Op.SET, [s.root, s.field, self.const(s.value)], s.line)
         elif isinstance(s, T.CreateTicket):
-            self.emit(Op.CREATE, [s.name, self.const(["map", s.params])], s.line)
+            self.emit(Op.CREATE, [s.name, self.const(ir.Map(tuple(s.params.items())))], s.line)
         elif isinstance(s, T.RequestApproval):
-            self.emit(Op.REQUEST, [s.name, self.const(["approval", s.spec])], s.line)
+            self.emit(Op.REQUEST, [s.name, self.const(s.spec)], s.line)
         elif isinstance(s, T.WaitApproval):
             self.emit(Op.WAIT_APPROVAL, [s.name, -1 if s.timeout is None else s.timeout], s.line)
         elif isinstance(s, T.WaitUntil):

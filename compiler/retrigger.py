@@ -15,6 +15,7 @@ from typing import Any
 
 from compiler import tree as T
 from compiler.context import Context
+from zentra_rules.domain import ir
 from zentra_rules.domain.actions import ACTIONS
 from zentra_rules.domain.evaluation import compile_condition
 
@@ -25,7 +26,7 @@ _MAX_PATHS = 64
 _UNKNOWN = object()   # a field written with a value only known at run time
 _HASHABLE = (str, int, float, bool)
 
-Write = tuple[str, Any, str]          # field, value IR, statement text
+Write = tuple[str, ir.Expr | T.Act, str]   # field, value IR (or the statement), statement text
 Path = list[Write]
 
 
@@ -86,7 +87,7 @@ def _final(path: Path) -> dict[str, Any]:
     record: dict[str, Any] = {}
     for name, value, _ in path:
         if isinstance(value, T.Act):
-            const = value.value[1] if value.value is not None and value.value[0] == "const" else _UNKNOWN
+            const = value.value.value if isinstance(value.value, ir.Const) else _UNKNOWN
             if name == "tags":
                 tags = record.setdefault("tags", _Tags())
                 (tags.add if value.verb == "add" else tags.remove)(const)
@@ -95,62 +96,53 @@ def _final(path: Path) -> dict[str, Any]:
                 const = _UNKNOWN   # one level up from an unknown level
             record[name] = const
         elif name == "tags":
-            const = value[1] if value[0] == "const" else _UNKNOWN
+            const = value.value if isinstance(value, ir.Const) else _UNKNOWN
             if isinstance(const, list) and all(isinstance(t, _HASHABLE) for t in const):
                 record["tags"] = _Tags(set(const), exact=True)
             else:
                 record["tags"] = _Tags(exact=True) if const is None else _Tags()
         else:
-            record[name] = value[1] if value[0] == "const" else _UNKNOWN
+            record[name] = value.value if isinstance(value, ir.Const) else _UNKNOWN
     return record
 
 
-def _tree_paths(node: Any) -> list[list[Any]]:
+def _tree_paths(node: ir.Node) -> list[ir.Path]:
     """Every path expression inside a condition tree."""
-    if not isinstance(node, list) or not node or node[0] == "const":
-        return []
-    if node[0] == "path":
-        return [node]
-    found: list[list[Any]] = []
-    for part in node[1:]:
-        if isinstance(part, list):
-            items = [part] if part and isinstance(part[0], str) else part
-            for item in items:
-                found += _tree_paths(item)
-    return found
+    return [n for n in ir.walk(node) if isinstance(n, ir.Path)]
 
 
-def _falsified(conjunct: list[Any], subject: str, record: dict[str, Any]) -> bool:
+def _falsified(conjunct: ir.Cond, subject: str, record: dict[str, Any]) -> bool:
     """Is this conjunct false on the ticket the path leaves behind?"""
-    if conjunct[0] == "test" and conjunct[1] in ("changed to", "changed from"):
+    if isinstance(conjunct, ir.Test) and conjunct.op in ("changed to", "changed from"):
         return True
-    if conjunct[0] == "test" and conjunct[1] == "changed":
-        path = conjunct[2][1] if conjunct[2][0] == "time" else conjunct[2]
-        return path[0] == "path" and bool(path[2]) and path[2][0] not in record
+    if isinstance(conjunct, ir.Test) and conjunct.op == "changed":
+        left = conjunct.left
+        path = left.expr if isinstance(left, ir.Time) else left
+        return isinstance(path, ir.Path) and bool(path.segs) and path.segs[0] not in record
     if "tags" in record:
         decided = _tags_falsified(conjunct, subject, record["tags"])
         if decided is not None:
             return decided
     paths = _tree_paths(conjunct)
     known = {k: v for k, v in record.items() if v is not _UNKNOWN and k != "tags"}
-    if not paths or any(p[1] != subject or not p[2] or p[2][0] not in known for p in paths):
+    if not paths or any(p.root != subject or not p.segs or p.segs[0] not in known for p in paths):
         return False
     return not compile_condition(conjunct)({subject: known, "event": {}})
 
 
-def _tags_falsified(conjunct: list[Any], subject: str, tags: _Tags) -> bool | None:
+def _tags_falsified(conjunct: ir.Cond, subject: str, tags: _Tags) -> bool | None:
     """Is `[NOT] tags contains X` false after the path? Other tests that read tags: not known to
     be (False); tests that do not read tags: not decided here (None)."""
-    negated = conjunct[0] == "not"
-    test = conjunct[1] if negated else conjunct
-    if (test[0] == "test" and test[1] == "contains" and test[2][0] == "path"
-            and test[2][1] == subject and test[2][2] == ["tags"] and test[3][0] == "const"
-            and isinstance(test[3][1], _HASHABLE)):
-        tag = test[3][1]
+    negated = isinstance(conjunct, ir.Not)
+    test = conjunct.condition if isinstance(conjunct, ir.Not) else conjunct
+    if (isinstance(test, ir.Test) and test.op == "contains" and isinstance(test.left, ir.Path)
+            and test.left.root == subject and test.left.segs == ("tags",)
+            and isinstance(test.right, ir.Const) and isinstance(test.right.value, _HASHABLE)):
+        tag = test.right.value
         if negated:
             return tag in tags.present
         return tag in tags.absent or (tags.exact and tag not in tags.present)
-    reads_tags = any(p[1] == subject and p[2][:1] == ["tags"] for p in _tree_paths(conjunct))
+    reads_tags = any(p.root == subject and p.segs[:1] == ("tags",) for p in _tree_paths(conjunct))
     return False if reads_tags else None
 
 
@@ -158,7 +150,8 @@ def check_retrigger(ctx: Context, node: Any, definition: T.Definition) -> None:
     if definition.subject not in ("ticket", "asset"):
         return
     cond = definition.condition
-    conjuncts = cond[1] if cond is not None and cond[0] == "and" else ([cond] if cond else [])
+    conjuncts = (cond.conditions if isinstance(cond, ir.And)
+                 else (cond,) if cond is not None else ())
     for trigger in definition.triggers:
         if trigger.event not in _REFIRES:
             continue

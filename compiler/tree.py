@@ -1,21 +1,21 @@
-"""The checked, typed tree between the textX model and the plan. Expressions are already IR."""
+"""The checked, typed tree between the textX model and the plan. Expressions and conditions are
+already plan IR (`zentra_rules.domain.ir`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from zentra_rules.domain import ir
 from zentra_rules.domain.plan import Trigger
-
-IR = list[Any]
 
 
 @dataclass
 class Act:
     verb: str
     object: str
-    value: IR | None
-    params: dict[str, IR]
+    value: ir.Expr | None
+    params: dict[str, ir.Expr]
     line: int
 
 
@@ -23,21 +23,21 @@ class Act:
 class SetField:
     root: str
     field: str
-    value: IR
+    value: ir.Expr
     line: int
 
 
 @dataclass
 class CreateTicket:
     name: str
-    params: dict[str, IR]
+    params: dict[str, ir.Expr]
     line: int
 
 
 @dataclass
 class RequestApproval:
     name: str
-    spec: dict[str, Any]
+    spec: ir.Approval
     line: int
 
 
@@ -50,7 +50,7 @@ class WaitApproval:
 
 @dataclass
 class WaitUntil:
-    condition: IR
+    condition: ir.Cond
     timeout: int | None
     line: int
 
@@ -63,7 +63,7 @@ class WaitTimer:
 
 @dataclass
 class If:
-    arms: list[tuple[IR, list[Stmt], int]]   # (condition, body, line of its if/elif)
+    arms: list[tuple[ir.Cond, list[Stmt], int]]   # (condition, body, line of its if/elif)
     orelse: list[Stmt] | None
     line: int
 
@@ -90,7 +90,7 @@ class Definition:
     name: str
     subject: str | None
     triggers: tuple[Trigger, ...]
-    condition: IR | None
+    condition: ir.Cond | None
     body: list[Stmt]
     line: int
     end_line: int

@@ -1,9 +1,10 @@
 """Condition code: a plan's constants as Python functions, built once per plan and cached on it.
 
 WHERE conditions are compiled to Python functions through the `ast` module, for speed. The tree
-is the checked, typed condition of a plan; every user value enters the generated code as an
-`ast.Constant` (or as a prebuilt closure from `zentra_rules.domain.evaluation`), never as source
-text, and no user text is ever passed to `eval`/`exec`. The closures of
+is the checked, typed condition of a plan (`zentra_rules.domain.ir` nodes); every user value
+enters the generated code as an `ast.Constant` (or as a prebuilt closure from
+`zentra_rules.domain.evaluation`), never as source text, and no user text is ever passed to
+`eval`/`exec`. The closures of
 `evaluation.compile_condition` remain the reference semantics; tests check that both agree on
 random conditions and subjects.
 """
@@ -14,6 +15,7 @@ import ast
 import itertools
 from typing import Any
 
+from zentra_rules.domain import ir
 from zentra_rules.domain import values as V
 from zentra_rules.domain.evaluation import Fn, Pred, compile_condition, compile_value
 from zentra_rules.domain.plan import Plan
@@ -66,66 +68,73 @@ class _Gen:
         return ast.Call(func, list(args), [])
 
     # -- values ----------------------------------------------------------------------------------
-    def value(self, node: list[Any]) -> ast.expr:
-        tag = node[0]
-        if tag == "const" and isinstance(node[1], _SCALARS):
-            return ast.Constant(node[1])
-        if tag == "path" and len(node[2]) == 1 and not node[3][0]:
-            # root.get(seg), the root read once at the top of the function (see `prologue`)
-            return self.call(ast.Attribute(self.root(node[1]), "get", ast.Load()),
-                             ast.Constant(node[2][0]))
-        if tag == "const":
-            return self.bind(node[1])
+    def value(self, node: ir.Expr) -> ast.expr:
+        match node:
+            case ir.Const(value) if isinstance(value, _SCALARS):
+                return ast.Constant(value)
+            case ir.Path(root, (seg,), ("",)):
+                # root.get(seg), the root read once at the top of the function (see `prologue`)
+                return self.call(ast.Attribute(self.root(root), "get", ast.Load()),
+                                 ast.Constant(seg))
+            case ir.Const(value):
+                return self.bind(value)
         return self.call(self.bind(compile_value(node), "f"), ast.Name("env", ast.Load()))
 
     # -- conditions ------------------------------------------------------------------------------
-    def condition(self, node: list[Any]) -> ast.expr:
-        tag = node[0]
-        if tag in ("and", "or"):
-            return ast.BoolOp(ast.And() if tag == "and" else ast.Or(),
-                              [self.condition(c) for c in node[1]])
-        if tag == "not":
-            return ast.UnaryOp(ast.Not(), self.condition(node[1]))
-        if tag == "truth":
-            return self.call("truthy", self.value(node[1]))
-        op, left, right = node[1], node[2], node[3]
+    def condition(self, node: ir.Cond) -> ast.expr:
+        match node:
+            case ir.And(conditions, _) | ir.Or(conditions, _):
+                return ast.BoolOp(ast.And() if isinstance(node, ir.And) else ast.Or(),
+                                  [self.condition(c) for c in conditions])
+            case ir.Not(condition, _):
+                return ast.UnaryOp(ast.Not(), self.condition(condition))
+            case ir.Truth(expr, _):
+                return self.call("truthy", self.value(expr))
+            case ir.Test():
+                return self.test(node)
+        raise ValueError(f"not a condition: {type(node).__name__}")
+
+    def test(self, node: ir.Test) -> ast.expr:
+        op, left, right = node.op, node.left, node.right
         if op in ("is empty", "is not empty"):
             test = self.call("is_empty", self.value(left))
             return test if op == "is empty" else ast.UnaryOp(ast.Not(), test)
-        if op in ("=", "!=") and right[0] == "const" and isinstance(right[1], str):
+        const = right.value if isinstance(right, ir.Const) else None
+        if op in ("=", "!=") and isinstance(const, str):
             # String equality, the commonest test, inline: v == C if type(v) is str else eq(v, C)
             tmp = self.name("v")
-            const = ast.Constant(right[1])
+            constant = ast.Constant(const)
             test = ast.IfExp(
                 ast.Compare(self.call("type", ast.NamedExpr(ast.Name(tmp, ast.Store()),
                                                              self.value(left))),
                             [ast.Is()], [ast.Name("str", ast.Load())]),
-                ast.Compare(ast.Name(tmp, ast.Load()), [ast.Eq()], [const]),
-                self.call("eq", ast.Name(tmp, ast.Load()), const))
+                ast.Compare(ast.Name(tmp, ast.Load()), [ast.Eq()], [constant]),
+                self.call("eq", ast.Name(tmp, ast.Load()), constant))
             return test if op == "=" else ast.UnaryOp(ast.Not(), test)
-        if op in ("in", "not in") and right[0] == "const" and isinstance(right[1], list) and all(
-                type(x) is str for x in right[1]):
+        if op in ("in", "not in") and isinstance(const, list) and all(type(x) is str for x in const):
             # Membership in a list of strings: a set lookup, the general test for other values.
             tmp = self.name("v")
             test = ast.IfExp(
                 ast.Compare(self.call("type", ast.NamedExpr(ast.Name(tmp, ast.Store()),
                                                              self.value(left))),
                             [ast.Is()], [ast.Name("str", ast.Load())]),
-                ast.Compare(ast.Name(tmp, ast.Load()), [ast.In()], [self.bind(frozenset(right[1]))]),
-                self.call("is_in", ast.Name(tmp, ast.Load()), self.bind(right[1])))
+                ast.Compare(ast.Name(tmp, ast.Load()), [ast.In()], [self.bind(frozenset(const))]),
+                self.call("is_in", ast.Name(tmp, ast.Load()), self.bind(const)))
             return test if op == "in" else ast.UnaryOp(ast.Not(), test)
-        if op in _BINARY or op in ("!=", "not in"):
+        if right is not None and (op in _BINARY or op in ("!=", "not in")):
             base = _BINARY.get(op) or _BINARY[op.replace("!=", "=").replace("not in", "in")]
             test = self.call(base, self.value(left), self.value(right))
             return ast.UnaryOp(ast.Not(), test) if op in ("!=", "not in") else test
-        if op in _ORDER:
+        if right is not None and op in _ORDER:
             return self.call("compare", ast.Constant(op), self.value(left), self.value(right))
         # `matches` and the `changed` family keep their closures (precompiled RE2, previous value).
         return self.call(self.bind(compile_condition(node), "t"), ast.Name("env", ast.Load()))
 
 
-def generate_condition(node: list[Any]) -> Pred:
-    """A Python function env -> bool equivalent to `expr.compile_condition(node)`."""
+def generate_condition(node: ir.Node) -> Pred:
+    """A Python function env -> bool equivalent to `evaluation.compile_condition(node)`."""
+    if not isinstance(node, ir.Cond):
+        raise ValueError(f"not a condition: {type(node).__name__}")
     gen = _Gen()
     body = gen.condition(node)
     extra: dict[str, Any] = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}

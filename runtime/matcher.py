@@ -9,11 +9,12 @@ evaluated on the candidates, so the result equals a plain scan's.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from runtime.conditions import where_fn
 from runtime.events import event_data, parse_event, subject_root, triggered_by
+from zentra_rules.domain import ir
 from zentra_rules.domain.evaluation import Fn, explain, make_getter
 from zentra_rules.domain.plan import Plan
 
@@ -27,19 +28,20 @@ def _index_key(plan: Plan) -> tuple[tuple[str, ...], list[Any]] | None:
     if plan.condition < 0:
         return None
     cond = plan.constants[plan.condition]
-    conjuncts = cond[1] if cond[0] == "and" else [cond]
+    conjuncts = cond.conditions if isinstance(cond, ir.And) else (cond,)
     options: list[tuple[int, tuple[str, ...], list[Any]]] = []
     for c in conjuncts:
-        if c[0] != "test" or c[1] not in ("=", "in"):
+        if not isinstance(c, ir.Test) or c.op not in ("=", "in"):
             continue
-        left, right = c[2], c[3]
-        if left[0] != "path" or left[1] != plan.subject or right[0] != "const":
+        left, right = c.left, c.right
+        if not isinstance(left, ir.Path) or left.root != plan.subject \
+                or not isinstance(right, ir.Const):
             continue
-        values = right[1] if c[1] == "in" else [right[1]]
+        values = right.value if c.op == "in" else [right.value]
         if not isinstance(values, list) or not all(
                 isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
             continue
-        segs = tuple(left[2])
+        segs = left.segs
         rank = _PREFERENCE.index(segs[-1]) if segs[-1] in _PREFERENCE else len(_PREFERENCE)
         options.append((rank, segs, values))
     if not options:
@@ -119,11 +121,10 @@ class Matcher:
                 out.append((plan, tree))
         return out
 
-    def match(self, event: str, subject: Any, previous: Any = None,
-              now: datetime | None = None) -> list[Plan]:
-        """The plans whose trigger and condition hold for this event."""
+    def match(self, event: str, subject: Any, previous: Any = None, *,
+              now: datetime) -> list[Plan]:
+        """The plans whose trigger and condition hold for this event at `now`."""
         name, qualifier = parse_event(event)
-        now = now or datetime.now(UTC)
         data = event_data(name, qualifier, subject, previous, now)
         return [plan for plan, _ in self.decide(event, subject, data, now)]
 

@@ -10,9 +10,11 @@ The VM is the one place that knows what a statement means: it changes the record
 (`zentra_rules.domain.changes`), renders messages and resolves their recipients
 (`zentra_rules.domain.messages`). A host only persists what the VM did (runtime/drive.py).
 
-State:  {"status", "reason", "threads": [{"id", "pc", "parent", "wait", "joining"}],
+State:  {"format", "status", "reason", "threads": [{"id", "pc", "parent", "wait", "joining"}],
          "next_thread", "data": {root: record}, "vars": {name: record}, "path": [pc...],
          "steps"}
+        `format` is STATE_FORMAT; a state saved without one is format 1 (the same fields), and
+        `upgrade` turns every format this engine reads into the current one.
 Events: None (run/tick), {"type": "decision", "name", "outcome", "by"?, "comment"?, "at"?},
         {"type": "subject", "data": {root: record}, "vars"?: {name: record}}  (the records as
         they are now: the run reads them afresh and re-checks its waits)
@@ -26,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from runtime.conditions import condition_fn, value_fn
-from zentra_rules.domain import changes, messages
+from zentra_rules.domain import changes, ir, messages
 from zentra_rules.domain.errors import InputError, RunError
 from zentra_rules.domain.evaluation import compile_value, reference
 from zentra_rules.domain.limits import DEFAULT_LIMITS
@@ -35,6 +37,8 @@ from zentra_rules.domain.schema import APPROVAL_OUTCOMES, RECORD_KINDS
 from zentra_rules.domain.values import as_datetime, iso, to_json
 
 SUBJECT_ROOTS = RECORD_KINDS
+STATE_FORMAT = 2
+_ASSET_OWNER = ir.Path("asset", ("owner",), ("user",))   # whom a renewal alert goes to
 TERMINAL = ("completed", "terminated", "failed")
 
 State = dict[str, Any]
@@ -45,9 +49,26 @@ Run = Generator[tuple[int, Effect | None], Any, None]
 
 def start(data: dict[str, Any]) -> State:
     """A fresh execution state over `data` (the roots: subject, event, payload, $records)."""
-    return {"status": "running", "reason": None,
+    return {"format": STATE_FORMAT, "status": "running", "reason": None,
             "threads": [{"id": 0, "pc": 0, "parent": None, "wait": None, "joining": False}],
             "next_thread": 1, "data": copy.deepcopy(data), "vars": {}, "path": [], "steps": 0}
+
+
+def upgrade(state: State) -> State:
+    """A saved state in the current format (a new dict when it changes): format 1, saved before
+    states had a version, gains `format`; an unknown format is refused."""
+    if not isinstance(state, dict):
+        raise RunError(f"an execution state is a JSON object, not {type(state).__name__}")
+    version = state.get("format", 1)
+    if type(version) is int and version > STATE_FORMAT:
+        raise RunError(f"execution state format {version} is newer than this engine reads "
+                       f"(formats 1 to {STATE_FORMAT}): a newer version of the engine saved it")
+    if type(version) is not int or version < 1:
+        raise RunError(f"execution state format {version!r} is not one this engine reads "
+                       f"(formats 1 to {STATE_FORMAT})")
+    if version == 1:   # format 2 only added the version itself
+        state = {"format": STATE_FORMAT} | {k: v for k, v in state.items() if k != "format"}
+    return state
 
 
 def unsaved_ticket(fields: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -91,7 +112,7 @@ class Machine:
         if now.tzinfo is None:
             raise RunError("`now` must be timezone-aware")
         self.plan, self.now, self.budget = plan, now, budget
-        self.st: State = copy.deepcopy(state)
+        self.st: State = upgrade(copy.deepcopy(state))
         self.executed = 0
 
     def resume(self, events: Sequence[dict[str, Any] | None] | dict[str, Any] | None) -> Run:
@@ -358,22 +379,22 @@ class Machine:
             node = (self.plan.constants[value_index] if verb == "notify"
                     else self._param_node(params_index, "to"))
             shown = effect.get("value") if verb == "notify" else params.get("to")
-            is_user = isinstance(node, list) and node[:1] == ["user"]
-            user = reference(node, env, "user")[1] if is_user else None
+            is_user = isinstance(node, ir.User)
+            user = reference(node, env, "user")[1] if is_user and node is not None else None
             to = messages.recipient(obj if verb == "notify" else "email", shown, user, is_user)
         subject_kind = self.plan.subject
         subject = self.st["data"].get(subject_kind or "")
         owner = None
         if (verb, obj) == ("schedule", "renewal alert") and isinstance(subject, dict):
-            owner = reference(["path", "asset", ["owner"], ["user"]], env, "user")[1]
+            owner = reference(_ASSET_OWNER, env, "user")[1]
         return messages.outbound(verb, obj, effect.get("value"), params, to,
                                  workflow=self.plan.name, kind=subject_kind, subject=subject,
                                  execution=self.st["data"].get("$execution"), owner=owner)
 
-    def _param_node(self, params_index: int, key: str) -> Any:
+    def _param_node(self, params_index: int, key: str) -> ir.Expr | None:
         """The expression the script gave for one parameter (to see whether it names a user)."""
         node = self.plan.constants[params_index] if params_index >= 0 else None
-        return node[1].get(key) if isinstance(node, list) and node[0] == "map" else None
+        return node.get(key) if isinstance(node, ir.Map) else None
 
     def _set(self, root: str, field: str, value: Any) -> Effect:
         value = to_json(value)
@@ -393,14 +414,16 @@ class Machine:
         return {"verb": "create", "object": "ticket", "name": name, "params": params}
 
     def _request(self, name: str, spec_index: int) -> Effect:
-        spec = self.plan.constants[spec_index][1]
+        spec = self.plan.constants[spec_index]
+        if not isinstance(spec, ir.Approval):
+            raise RunError(f"constant {spec_index} is not an approval spec")
         env = self.env()
-        approvers = [{"kind": a["kind"], "value": to_json(compile_value(a["value"])(env))}
-                     for a in spec["approvers"]]
-        deadline = self.later(spec["timeout"])
-        params = {"approvers": approvers, "order": spec["order"],
-                  "remind_every": spec["remind_every"], "remind_before": spec["remind_before"],
-                  "via": spec["via"], "timeout": spec["timeout"], "deadline": deadline}
+        approvers = [{"kind": a.kind, "value": to_json(compile_value(a.value)(env))}
+                     for a in spec.approvers]
+        deadline = self.later(spec.timeout)
+        params = {"approvers": approvers, "order": spec.order,
+                  "remind_every": spec.remind_every, "remind_before": spec.remind_before,
+                  "via": list(spec.via), "timeout": spec.timeout, "deadline": deadline}
         self.st["vars"][name] = {"kind": "approval", "outcome": "pending", "approved": False,
                                  "requestedAt": iso(self.now), "deadline": deadline,
                                  "decidedAt": None, "decidedBy": None, "comment": None,

@@ -223,7 +223,7 @@ def test_examples_cover_the_language() -> None:
                     waits.add(f"{ins.op.value}:{'or' if timeout != -1 else 'bare'}")
                 elif ins.op is Op.TERMINATE:
                     waits.add("terminate:" + ("with" if ins.args[0] else "bare"))
-            for const in plan.constants:
+            for const in plan.to_json()["constants"]:
                 for node in _walk(const):
                     if not node or not isinstance(node[0], str):
                         continue

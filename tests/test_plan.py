@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from compiler import compile_source
+from zentra_rules.domain import ir
 from zentra_rules.domain.errors import PlanError
 from zentra_rules.domain.plan import FORMAT_VERSION, Op, Plan
 
@@ -40,6 +41,7 @@ def test_plan_is_plain_json_with_version_and_source_lines() -> None:
     assert [ins[0] for ins in doc["code"]] == ["ACT", "ACT", "END"]
     assert [ins[2] for ins in doc["code"]] == [4, 5, 5]
     assert doc["constants"][doc["condition"]][0] == "test"
+    assert isinstance(plan.constants[plan.condition], ir.Test)   # typed in memory, JSON when saved
 
 
 def test_hash_changes_with_content_and_not_with_layout_of_other_definitions() -> None:
@@ -56,6 +58,7 @@ def test_hash_changes_with_content_and_not_with_layout_of_other_definitions() ->
     (lambda d: d["code"].pop(), "must end with END"),
     (lambda d: d["code"].__setitem__(0, ["NOPE", [], 1]), "malformed plan"),
     (lambda d: d.pop("triggers"), "malformed plan"),
+    (lambda d: d["constants"].__setitem__(0, ["nope", 1]), "unknown plan constant tag 'nope'"),
 ])
 def test_malformed_plans_are_refused(mutate, message) -> None:  # type: ignore[no-untyped-def]
     doc = json.loads(plan_of('workflow "x" WHEN ticket.created THEN add tag = "a"').dumps())

@@ -121,9 +121,9 @@ def test_parallel_branches_all_run_and_the_block_ends_when_all_have_ended() -> N
 
 
 def test_nested_parallel_blocks_join_in_order() -> None:
-    plan, state, effects = run('WHEN ticket.created THEN parallel branch parallel branch add tag = "x" '
-                               'branch add tag = "y" end add tag = "inner-done" branch add tag = "z" end '
-                               'add tag = "outer-done"')
+    _, state, effects = run('WHEN ticket.created THEN parallel branch parallel branch add tag = "x" '
+                            'branch add tag = "y" end add tag = "inner-done" branch add tag = "z" end '
+                            'add tag = "outer-done"')
     assert verbs(effects) == ["add tag=x", "add tag=y", "add tag=inner-done", "add tag=z",
                               "add tag=outer-done"]
     assert state["status"] == "completed"
@@ -146,10 +146,9 @@ def test_step_budget_fails_the_run_with_a_reason() -> None:
 
 
 def test_created_tickets_and_their_fields_are_bound() -> None:
-    _, state, effects = run('WHEN webhook.received "hr" THEN create ticket t, title = "Hi {{payload.n}}" '
-                            'set t.status = "ready" add internal note = "x"'.replace(
-                                'add internal note = "x"', 'notify slack = "#a", message = "{{t.title}} {{t.status}}"'),
-                            {"n": "Jo"}, event="webhook.received")
+    _, _, effects = run('WHEN webhook.received "hr" THEN create ticket t, title = "Hi {{payload.n}}" '
+                        'set t.status = "ready" notify slack = "#a", message = "{{t.title}} {{t.status}}"',
+                        {"n": "Jo"}, event="webhook.received")
     assert effects[0] == {"verb": "create", "object": "ticket", "name": "t", "params": {"title": "Hi Jo"}}
     assert effects[1] == {"verb": "set", "object": "t.status", "value": "ready", "params": {}}
     assert effects[2]["params"] == {"message": "Hi Jo ready"}
@@ -169,15 +168,15 @@ def test_bad_resume_events_are_run_errors() -> None:
 
 def test_state_is_json() -> None:
     import json
-    plan, state, _ = run('WHEN ticket.created THEN request approval m from requester.manager '
-                         'timeout 1 day wait for approval m', {"requester": {"manager": "u9"}})
+    _, state, _ = run('WHEN ticket.created THEN request approval m from requester.manager '
+                      'timeout 1 day wait for approval m', {"requester": {"manager": "u9"}})
     assert json.loads(json.dumps(state)) == state
     assert state["vars"]["m"]["approvers"] == [{"kind": "path", "value": "u9"}]
 
 
 def test_a_number_before_a_set_statement_is_not_a_duration() -> None:
-    _, state, effects = run('WHEN ticket.created THEN\n  set escalationLevel = 2\n  set team = "Network"\n'
-                            '  escalate = 3\n  set priority = "high"')
+    _, _, effects = run('WHEN ticket.created THEN\n  set escalationLevel = 2\n  set team = "Network"\n'
+                        '  escalate = 3\n  set priority = "high"')
     assert verbs(effects) == ["set escalationLevel=2", "set team=Network", "escalate ticket=3",
                               "set priority=high"]
 

@@ -1,26 +1,21 @@
-"""Expression and condition trees (plan constants) turned into closures, and explained.
+"""Expression and condition trees (plan constants, `zentra_rules.domain.ir`) turned into
+closures, and explained.
 
-The compiler emits JSON trees; here they become nested Python closures over a path accessor —
-no `eval`, no `exec`, user values captured as constants. These closures are the reference
-semantics: `codegen.py` generates faster code for WHERE conditions and is tested against them,
+Here the typed nodes become nested Python closures over a path accessor — no `eval`, no `exec`,
+user values captured as constants. These closures are the reference semantics:
+`runtime/conditions.py` generates faster code for WHERE conditions and is tested against them,
 and explain uses them to report what each test compared.
-
-Expressions:  ["const", v] ["dur", seconds] ["now"] ["path", root, [seg...], [refkind...]]
-              ["time", a] (a stored time read as a time)
-              ["add", a, b] ["sub", a, b] ["call", name, a] ["list", [a...]] ["tmpl", [str|a...]]
-              ["map", {key: a}] ["user", a] (a user as a recipient: reads as its id)
-Conditions:   ["or", [c...], text] ["and", [c...], text] ["not", c, text]
-              ["test", op, left, right|null, text] ["truth", a, text]
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
 import re2
 
+from zentra_rules.domain import ir
 from zentra_rules.domain import values as V
 
 Env = dict[str, Any]
@@ -46,7 +41,7 @@ def regex_error(pattern: str, max_length: int) -> str | None:
 
 
 # -- values ----------------------------------------------------------------------------------
-def make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
+def make_getter(root: str, segs: Sequence[str], refs: Sequence[str]) -> Fn:
     """Read root.seg.seg...; a reference stored as an id is looked up in env["$records"].
 
     A path that ends on a reference reads as the referenced record's id, whether the subject
@@ -62,7 +57,7 @@ def make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
     return get_ref
 
 
-def _make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
+def _make_getter(root: str, segs: Sequence[str], refs: Sequence[str]) -> Fn:
     if not segs:
         return lambda env: env.get(root)
     if len(segs) == 1:
@@ -86,11 +81,11 @@ def _make_getter(root: str, segs: list[str], refs: list[str]) -> Fn:
     return get
 
 
-def reference(node: list[Any], env: Env, kind: str) -> tuple[Any, dict[str, Any] | None]:
+def reference(node: ir.Node, env: Env, kind: str) -> tuple[Any, dict[str, Any] | None]:
     """(id, record) of the record an expression names: embedded in the subject, or by id in
     env["$records"] (an embedded record is completed by the looked-up one)."""
-    inner = node[1] if node[0] == "user" else node
-    raw = (_make_getter(inner[1], inner[2], inner[3]) if inner[0] == "path"
+    inner = node.expr if isinstance(node, ir.User) else node
+    raw = (_make_getter(inner.root, inner.segs, inner.refs) if isinstance(inner, ir.Path)
            else compile_value(inner))(env)
     known = env.get("$records", {}).get(kind, {})
     if type(raw) is dict:
@@ -101,47 +96,52 @@ def reference(node: list[Any], env: Env, kind: str) -> tuple[Any, dict[str, Any]
     return raw, None
 
 
-def compile_value(node: list[Any]) -> Fn:
-    tag = node[0]
-    if tag == "const":
-        value = node[1]
+def compile_value(node: ir.Node) -> Fn:
+    """A closure env -> value for an expression."""
+    # isinstance tests, commonest first: explain rebuilds these closures on every event, and a
+    # `match` on class patterns costs several times as much.
+    if isinstance(node, ir.Path):
+        return make_getter(node.root, node.segs, node.refs)
+    if isinstance(node, ir.Const):
+        value = node.value
         return lambda env: value
-    if tag == "dur":
-        delta = timedelta(seconds=node[1])
-        return lambda env: delta
-    if tag == "now":
+    if isinstance(node, ir.Time):
+        read = compile_value(node.expr)
+        return lambda env: V.as_datetime(read(env))
+    if isinstance(node, ir.Now):
         return lambda env: env.get("$now")
-    if tag == "path":
-        return make_getter(node[1], node[2], node[3])
-    if tag in ("add", "sub"):
-        a, b = compile_value(node[1]), compile_value(node[2])
-        op = V.add if tag == "add" else V.sub
+    if isinstance(node, ir.Dur):
+        delta = timedelta(seconds=node.seconds)
+        return lambda env: delta
+    if isinstance(node, ir.Add | ir.Sub):
+        a, b = compile_value(node.left), compile_value(node.right)
+        op = V.add if isinstance(node, ir.Add) else V.sub
         return lambda env: op(a(env), b(env))
-    if tag == "time":
-        inner = compile_value(node[1])
-        return lambda env: V.as_datetime(inner(env))
-    if tag == "call":
-        name, arg = node[1], compile_value(node[2])
+    if isinstance(node, ir.Call):
+        name, arg = node.name, compile_value(node.arg)
         return lambda env: V.call(name, arg(env))
-    if tag == "list":
-        items = [compile_value(n) for n in node[1]]
+    if isinstance(node, ir.List):
+        items = [compile_value(n) for n in node.items]
         return lambda env: [f(env) for f in items]
-    if tag == "tmpl":
-        parts = [p if isinstance(p, str) else compile_value(p) for p in node[1]]
+    if isinstance(node, ir.Template):
+        parts = [p if isinstance(p, str) else compile_value(p) for p in node.parts]
         return lambda env: "".join(p if isinstance(p, str) else V.text(p(env)) for p in parts)
-    if tag == "map":
-        fields = {k: compile_value(v) for k, v in node[1].items()}
+    if isinstance(node, ir.Map):
+        fields = {k: compile_value(v) for k, v in node.fields}
         return lambda env: {k: f(env) for k, f in fields.items()}
-    if tag == "user":   # a user named as a recipient reads as the user's id
-        return compile_value(node[1])
-    raise ValueError(f"unknown expression node {tag!r}")
+    if isinstance(node, ir.User):   # a user named as a recipient reads as the user's id
+        return compile_value(node.expr)
+    raise ValueError(f"not an expression: {type(node).__name__}")
 
 
-def previous_path(node: list[Any]) -> list[Any]:
+def previous_path(node: ir.Expr) -> ir.Expr:
     """The path that reads the same field before the change: event.previous.<segs>."""
-    if node[0] == "time":
-        return ["time", previous_path(node[1])]
-    return ["path", "event", ["previous", *node[2]], ["", *node[3]]]
+    match node:
+        case ir.Time(inner):
+            return ir.Time(previous_path(inner))
+        case ir.Path(_, segs, refs):
+            return ir.Path("event", ("previous", *segs), ("", *refs))
+    raise ValueError(f"`changed` reads a field, not {type(node).__name__}")
 
 
 # -- conditions ------------------------------------------------------------------------------
@@ -156,29 +156,28 @@ def _binary(op: str) -> Callable[[Any, Any], bool]:
     return table[op]
 
 
-def compile_condition(node: list[Any]) -> Pred:
+def compile_condition(node: ir.Node) -> Pred:
     """A closure env -> bool for a condition tree."""
-    tag = node[0]
-    if tag == "and":
-        parts = [compile_condition(c) for c in node[1]]
-        return lambda env: all(p(env) for p in parts)
-    if tag == "or":
-        parts = [compile_condition(c) for c in node[1]]
-        return lambda env: any(p(env) for p in parts)
-    if tag == "not":
-        inner = compile_condition(node[1])
-        return lambda env: not inner(env)
-    if tag == "truth":
-        get = compile_value(node[1])
-        return lambda env: V.truthy(get(env))
-    if tag == "test":
+    if isinstance(node, ir.Test):
         return _compile_test(node)[0]
-    raise ValueError(f"unknown condition node {tag!r}")
+    if isinstance(node, ir.And):
+        parts = [compile_condition(c) for c in node.conditions]
+        return lambda env: all(p(env) for p in parts)
+    if isinstance(node, ir.Or):
+        parts = [compile_condition(c) for c in node.conditions]
+        return lambda env: any(p(env) for p in parts)
+    if isinstance(node, ir.Not):
+        inner = compile_condition(node.condition)
+        return lambda env: not inner(env)
+    if isinstance(node, ir.Truth):
+        get = compile_value(node.expr)
+        return lambda env: V.truthy(get(env))
+    raise ValueError(f"not a condition: {type(node).__name__}")
 
 
-def _compile_test(node: list[Any]) -> tuple[Pred, Fn, Fn | None]:
+def _compile_test(node: ir.Test) -> tuple[Pred, Fn, Fn | None]:
     """The test's predicate plus the closures of what it compares (for explain)."""
-    _, op, left, right, _text = node
+    op, left, right = node.op, node.left, node.right
     lhs = compile_value(left)
     if op in ("is empty", "is not empty"):
         want = op == "is empty"
@@ -199,40 +198,44 @@ def _compile_test(node: list[Any]) -> tuple[Pred, Fn, Fn | None]:
                 return V.eq(before, other(env))  # type: ignore[misc]
             return True
         return changed, lhs, prev
+    if right is None:
+        raise ValueError(f"`{op}` needs a value on its right")
     rhs = compile_value(right)
     if op == "matches":
-        constant = right[0] == "const" and isinstance(right[1], str)
-        pattern = re2.compile(right[1], _RE2_OPTIONS) if constant else None
+        pattern = (re2.compile(right.value, _RE2_OPTIONS)
+                   if isinstance(right, ir.Const) and isinstance(right.value, str) else None)
 
         def match(env: Env) -> bool:
             value = lhs(env)
             return isinstance(value, str) and pattern is not None and pattern.search(value) is not None
         return match, lhs, rhs
     # No fast paths here: these closures are the reference semantics (and serve explain);
-    # speed comes from `codegen.generate_condition`, which tests check against them.
+    # speed comes from `runtime.conditions.generate_condition`, which tests check against them.
     fn = _binary(op)
     return (lambda env: fn(lhs(env), rhs(env))), lhs, rhs
 
 
-def explain(node: list[Any], env: Env) -> dict[str, Any]:
+def explain(node: ir.Node, env: Env) -> dict[str, Any]:
     """Each sub-condition's value, with the values each test compared."""
-    tag = node[0]
-    if tag in ("and", "or"):
-        children = [explain(c, env) for c in node[1]]
-        combine = all if tag == "and" else any
-        return {"text": node[2], "value": combine(c["value"] for c in children),
+    if isinstance(node, ir.Test):
+        pred, lhs, rhs = _compile_test(node)
+        out: dict[str, Any] = {"text": node.text, "value": bool(pred(env)),
+                               "left": V.to_json(lhs(env))}
+        if rhs is not None:
+            key = "previous" if node.op.startswith("changed") else "right"
+            out[key] = V.to_json(rhs(env))
+            if node.op in ("changed to", "changed from") and node.right is not None:
+                out["right"] = V.to_json(compile_value(node.right)(env))
+        return out
+    if isinstance(node, ir.And | ir.Or):
+        children = [explain(c, env) for c in node.conditions]
+        combine = all if isinstance(node, ir.And) else any
+        return {"text": node.text, "value": combine(c["value"] for c in children),
                 "children": children}
-    if tag == "not":
-        child = explain(node[1], env)
-        return {"text": node[2], "value": not child["value"], "children": [child]}
-    if tag == "truth":
-        value = compile_value(node[1])(env)
-        return {"text": node[2], "value": V.truthy(value), "left": V.to_json(value)}
-    pred, lhs, rhs = _compile_test(node)
-    out: dict[str, Any] = {"text": node[4], "value": bool(pred(env)), "left": V.to_json(lhs(env))}
-    if rhs is not None:
-        key = "previous" if node[1].startswith("changed") else "right"
-        out[key] = V.to_json(rhs(env))
-        if node[1] in ("changed to", "changed from"):
-            out["right"] = V.to_json(compile_value(node[3])(env))
-    return out
+    if isinstance(node, ir.Not):
+        child = explain(node.condition, env)
+        return {"text": node.text, "value": not child["value"], "children": [child]}
+    if isinstance(node, ir.Truth):
+        value = compile_value(node.expr)(env)
+        return {"text": node.text, "value": V.truthy(value), "left": V.to_json(value)}
+    raise ValueError(f"not a condition: {type(node).__name__}")

@@ -1,8 +1,9 @@
 """The plan: a flat, typed, versioned instruction list with jumps — what the runtime executes.
 
-Expressions and conditions live in `constants` as JSON trees (see `expr.py`); instructions refer
-to them by index. A plan never holds Python objects that JSON cannot carry, so it can be stored,
-hashed and diffed; `zentra_rules.domain.evaluation` turns its constants into closures when it runs.
+Expressions and conditions live in `constants` as typed nodes (`zentra_rules.domain.ir`, which
+also owns their JSON form); instructions refer to them by index. A plan is saved as plain JSON, so
+it can be stored, hashed and diffed; `zentra_rules.domain.evaluation` turns its constants into
+closures when it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from zentra_rules.domain import ir
 from zentra_rules.domain.errors import PlanError
 
 FORMAT_VERSION = 1
@@ -63,6 +65,15 @@ CONSTANT_OPERANDS: dict[Op, tuple[int, ...]] = {
     Op.JUMP_IF_NOT: (0,),
 }
 
+# What the constant of each of those operands must be (the WHERE condition is a condition).
+CONSTANT_KINDS: dict[tuple[Op, int], tuple[type, ...]] = {
+    (Op.ACT, 2): ir.EXPRESSIONS, (Op.ACT, 3): (ir.Map,), (Op.SET, 2): ir.EXPRESSIONS,
+    (Op.CREATE, 1): (ir.Map,), (Op.REQUEST, 1): (ir.Approval,), (Op.WAIT_UNTIL, 0): ir.CONDITIONS,
+    (Op.JUMP_IF_NOT, 0): ir.CONDITIONS,
+}
+_KIND_NAMES = {ir.EXPRESSIONS: "an expression", (ir.Map,): "a map of named values",
+               (ir.Approval,): "an approval spec", ir.CONDITIONS: "a condition"}
+
 Operand = str | int | float | None
 
 
@@ -96,7 +107,7 @@ class Plan:
     triggers: tuple[Trigger, ...]
     condition: int                  # constant index of the WHERE condition, or -1
     code: tuple[Instruction, ...]
-    constants: tuple[Any, ...]
+    constants: tuple[ir.Node, ...]
     source_hash: str
     source: str = ""
     filename: str = "<string>"
@@ -110,7 +121,8 @@ class Plan:
             "format_version": self.format_version, "kind": self.kind, "name": self.name,
             "subject": self.subject, "triggers": [t.to_json() for t in self.triggers],
             "condition": self.condition, "code": [i.to_json() for i in self.code],
-            "constants": list(self.constants), "source_hash": self.source_hash,
+            "constants": [ir.to_json(c) for c in self.constants],
+            "source_hash": self.source_hash,
             "source": self.source, "filename": self.filename, "line": self.line,
         }
 
@@ -131,7 +143,8 @@ class Plan:
                 kind=doc["kind"], name=doc["name"], subject=doc.get("subject"),
                 triggers=tuple(Trigger(t["event"], t.get("qualifier"), t.get("tz"))
                                for t in doc["triggers"]),
-                condition=int(doc["condition"]), code=code, constants=tuple(doc["constants"]),
+                condition=int(doc["condition"]), code=code,
+                constants=tuple(ir.from_json(c) for c in doc["constants"]),
                 source_hash=doc["source_hash"], source=doc.get("source", ""),
                 filename=doc.get("filename", "<string>"), line=int(doc.get("line", 1)),
             )
@@ -159,7 +172,8 @@ class Plan:
         return self._cache["hash"]
 
     def verify(self) -> None:
-        """Jump targets and constant indexes are in range; the plan ends with END."""
+        """Jump targets and constant indexes are in range, each constant of the kind its operand
+        reads; the plan ends with END."""
         n, k = len(self.code), len(self.constants)
         if not self.code or self.code[-1].op is not Op.END:
             raise PlanError("a plan must end with END")
@@ -171,8 +185,19 @@ class Plan:
                 idx = ins.args[pos]
                 if not isinstance(idx, int) or not -1 <= idx < k:
                     raise PlanError(f"instruction {pc}: constant {idx!r} out of range")
+                if idx >= 0:
+                    self._check_kind(f"instruction {pc}", idx, CONSTANT_KINDS[(ins.op, pos)])
         if not -1 <= self.condition < k:
             raise PlanError("condition constant out of range")
+        if self.condition >= 0:
+            self._check_kind("the WHERE condition", self.condition, ir.CONDITIONS)
+
+    def _check_kind(self, where: str, index: int, kinds: tuple[type, ...]) -> None:
+        node = self.constants[index]
+        if not isinstance(node, kinds):
+            wanted = _KIND_NAMES[kinds]
+            raise PlanError(f"{where}: constant {index} is {ir.category(node)} "
+                            f"({ir.tag(node)!r}), where {wanted} was expected")
 
     # -- disassembler -----------------------------------------------------------------------
     def disassemble(self, mark: set[int] | None = None) -> str:
@@ -212,31 +237,29 @@ class Plan:
         return " ".join(out)
 
 
-def describe_constant(node: Any) -> str:
+def describe_constant(node: ir.Node) -> str:
     """Short text of a constant: a condition's source text, or an expression's shape."""
-    if isinstance(node, list) and node:
-        tag = node[0]
-        if tag in ("or", "and", "not", "test", "truth"):
-            return str(node[-1])
-        if tag == "const":
-            return json.dumps(node[1], ensure_ascii=False)
-        if tag == "path":
-            return node[1] + "".join("." + s for s in node[2])
-        if tag == "time":
-            return describe_constant(node[1])
-        if tag == "tmpl":
+    match node:
+        case ir.Or(text=text) | ir.And(text=text) | ir.Not(text=text) | ir.Test(text=text) \
+                | ir.Truth(text=text):
+            return text
+        case ir.Const(value):
+            return json.dumps(value, ensure_ascii=False)
+        case ir.Path(root, segs, _):
+            return root + "".join("." + s for s in segs)
+        case ir.Time(inner):
+            return describe_constant(inner)
+        case ir.Template(parts):
             return json.dumps("".join(p if isinstance(p, str) else
-                                      "{{" + describe_constant(p) + "}}" for p in node[1]),
+                                      "{{" + describe_constant(p) + "}}" for p in parts),
                               ensure_ascii=False)
-        if tag == "map":
-            return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in node[1].items()) + "}"
-        if tag == "user":
-            inner = node[1]
-            return (f"user {describe_constant(inner)}" if inner[0] == "const"
+        case ir.Map(fields):
+            return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in fields) + "}"
+        case ir.User(inner):
+            return (f"user {describe_constant(inner)}" if isinstance(inner, ir.Const)
                     else describe_constant(inner))
-        if tag == "approval":
-            return f"approval from {len(node[1]['approvers'])} approver(s)"
-        if tag == "dur":
-            return f"{node[1]}s"
-        return tag
-    return json.dumps(node, ensure_ascii=False)
+        case ir.Approval(approvers=approvers):
+            return f"approval from {len(approvers)} approver(s)"
+        case ir.Dur(seconds):
+            return f"{seconds}s"
+    return ir.tag(node)
