@@ -1,4 +1,4 @@
-"""Legacy AutomationRules (interfaces.md) checked and translated into zflow an admin can read and run."""
+"""Legacy AutomationRules (docs/legacy.md) checked and translated into zflow an admin can read and run."""
 
 from __future__ import annotations
 

@@ -17,11 +17,14 @@ from compiler import tree as T
 from compiler.context import Context
 from zentra_rules.domain import ir
 from zentra_rules.domain.actions import ACTIONS
+from zentra_rules.domain.changes import TRANSITIONS
 from zentra_rules.domain.evaluation import compile_condition
 
-# Which of a workflow's own changes fire which trigger again (None: any field of the subject).
-_REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, "ticket.status_changed": {"status"},
-                                        "asset.lifecycle_changed": {"lifecycle"}}
+# Which of a workflow's own changes fire which trigger again (None: any field of the subject):
+# every write fires `ticket.updated`, a change of a field fires the transitions on that field.
+# (A transition to one value, like `change.approved`, needs more than a write to fire again.)
+_REFIRES: dict[str, set[str] | None] = {"ticket.updated": None, **{
+    t.event: {t.field} for t in TRANSITIONS if t.to is None}}
 _MAX_PATHS = 64
 _UNKNOWN = object()   # a field written with a value only known at run time
 _HASHABLE = (str, int, float, bool)

@@ -16,7 +16,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from runtime import vm
@@ -96,19 +96,19 @@ def new_ids() -> Iterator[str]:
 
 
 def dry_run(plans: list[Plan], event: str, subject: Any, previous: Any = None,
-            decisions: dict[str, str] | None = None, now: datetime | None = None,
-            actor: str | None = None, limits: Limits = DEFAULT_LIMITS, *,
+            decisions: dict[str, str] | None = None, *, now: datetime,
+            actor: str | None = None, limits: Limits = DEFAULT_LIMITS,
             records: dict[str, dict[str, Record]] | None = None,
             timeline: list[Record] | None = None, until: datetime | None = None,
             ids: Iterable[str] | None = None) -> dict[str, Any]:
     """The trace of every definition whose trigger matches `event` (see docs/trace.md)."""
-    return simulate(plans, event, subject, previous, decisions, now, actor, limits,
+    return simulate(plans, event, subject, previous, decisions, now=now, actor=actor, limits=limits,
                     records=records, timeline=timeline, until=until, ids=ids)[0]
 
 
 def simulate(plans: list[Plan], event: str, subject: Any, previous: Any = None,
-             decisions: dict[str, str] | None = None, now: datetime | None = None,
-             actor: str | None = None, limits: Limits = DEFAULT_LIMITS, *,
+             decisions: dict[str, str] | None = None, *, now: datetime,
+             actor: str | None = None, limits: Limits = DEFAULT_LIMITS,
              records: dict[str, dict[str, Record]] | None = None,
              timeline: list[Record] | None = None, until: datetime | None = None,
              ids: Iterable[str] | None = None) -> tuple[dict[str, Any], list[DryWorld]]:
@@ -133,7 +133,6 @@ def simulate(plans: list[Plan], event: str, subject: Any, previous: Any = None,
             raise InputError(f"--decide {key}=…: no approval named `{key}` is requested in this "
                              "script" + (did_you_mean(key, requested) or
                                          f"; approvals: {', '.join(requested) or 'none'}"))
-    now = now or datetime.now(UTC)
     id_source = iter(ids) if ids is not None else new_ids()
     runs, worlds = [], []
     data = event_data(name, qualifier, copy.deepcopy(subject), copy.deepcopy(previous), now,
