@@ -22,8 +22,8 @@ from zentra_rules.domain.plan import Plan
 
 _SCALARS = (str, int, float, bool, type(None))
 _EMPTY: dict[str, Any] = {}   # stands in for a missing root; only ever read
-_BINARY = {"=": "eq", "in": "is_in", "contains": "contains", "starts with": "starts_with",
-           "ends with": "ends_with"}
+# Each binary test's function, by the name the generated code calls it.
+_BINARY = {op: f"test_{i}" for i, op in enumerate(V.BINARY_TESTS)}
 _ORDER = {"<": ast.Lt, "<=": ast.LtE, ">": ast.Gt, ">=": ast.GtE}
 
 
@@ -31,9 +31,8 @@ class _Gen:
     def __init__(self) -> None:
         self.namespace: dict[str, Any] = {
             "type": type, "str": str, "dict": dict, "eq": V.eq, "is_in": V.is_in,
-            "contains": V.contains, "starts_with": V.starts_with, "ends_with": V.ends_with,
             "is_empty": V.is_empty, "truthy": V.truthy, "compare": V.compare,
-            "EMPTY": _EMPTY}
+            "EMPTY": _EMPTY, **{_BINARY[op]: fn for op, fn in V.BINARY_TESTS.items()}}
         self._ids = itertools.count()
         self.roots: dict[str, str] = {}
 
@@ -121,10 +120,9 @@ class _Gen:
                 ast.Compare(ast.Name(tmp, ast.Load()), [ast.In()], [self.bind(frozenset(const))]),
                 self.call("is_in", ast.Name(tmp, ast.Load()), self.bind(const)))
             return test if op == "in" else ast.UnaryOp(ast.Not(), test)
-        if right is not None and (op in _BINARY or op in ("!=", "not in")):
-            base = _BINARY.get(op) or _BINARY[op.replace("!=", "=").replace("not in", "in")]
-            test = self.call(base, self.value(left), self.value(right))
-            return ast.UnaryOp(ast.Not(), test) if op in ("!=", "not in") else test
+        if right is not None and (op in _BINARY or op in V.NEGATIONS):
+            test = self.call(_BINARY[V.NEGATIONS.get(op, op)], self.value(left), self.value(right))
+            return ast.UnaryOp(ast.Not(), test) if op in V.NEGATIONS else test
         if right is not None and op in _ORDER:
             return self.call("compare", ast.Constant(op), self.value(left), self.value(right))
         # `matches` and the `changed` family keep their closures (precompiled RE2, previous value).

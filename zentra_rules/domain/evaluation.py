@@ -146,14 +146,12 @@ def previous_path(node: ir.Expr) -> ir.Expr:
 
 # -- conditions ------------------------------------------------------------------------------
 def _binary(op: str) -> Callable[[Any, Any], bool]:
-    table: dict[str, Callable[[Any, Any], bool]] = {
-        "=": V.eq, "!=": lambda a, b: not V.eq(a, b),
-        "<": lambda a, b: V.compare("<", a, b), "<=": lambda a, b: V.compare("<=", a, b),
-        ">": lambda a, b: V.compare(">", a, b), ">=": lambda a, b: V.compare(">=", a, b),
-        "in": V.is_in, "not in": lambda a, b: not V.is_in(a, b),
-        "contains": V.contains, "starts with": V.starts_with, "ends with": V.ends_with,
-    }
-    return table[op]
+    if op in V.BINARY_TESTS:
+        return V.BINARY_TESTS[op]
+    if op in V.NEGATIONS:
+        positive = V.BINARY_TESTS[V.NEGATIONS[op]]
+        return lambda a, b: not positive(a, b)
+    return lambda a, b: V.compare(op, a, b)   # <, <=, >, >=
 
 
 def compile_condition(node: ir.Node) -> Pred:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,6 +91,14 @@ def starts_with(a: Any, b: Any) -> bool:
 
 def ends_with(a: Any, b: Any) -> bool:
     return isinstance(a, str) and isinstance(b, str) and a.endswith(b)
+
+
+# The binary tests by their operator: the one table both the closures (evaluation.py) and the
+# generated condition code (runtime/conditions.py) call. `!=` and `not in` are their negations.
+BINARY_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": eq, "in": is_in, "contains": contains, "starts with": starts_with,
+    "ends with": ends_with}
+NEGATIONS = {"!=": "=", "not in": "in"}
 
 
 def is_empty(a: Any) -> bool:
