@@ -48,7 +48,10 @@ def http_receiver() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length)
+            if len(body) < length:   # the sender died mid-request (kill -9): not a delivery
+                return
             with receiver.lock:
                 receiver.hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()},
                                          body))
