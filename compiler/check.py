@@ -15,12 +15,14 @@ from compiler.retrigger import check_retrigger
 from compiler.typecheck import Scope, duration_seconds, unescape
 from zentra_rules.domain import ir
 from zentra_rules.domain.actions import ACTIONS, CREATE_TICKET_REQUIRED, VERBS, objects_of
+from zentra_rules.domain.messages import APPROVAL_VIA
 from zentra_rules.domain.plan import Trigger
 from zentra_rules.domain.schema import READ_ONLY, RECORDS, ROOTS, TRIGGERS, Type, catalog_text
 from zentra_rules.domain.suggest import closest, did_you_mean
 
 APPROVAL_ORDERS = ("sequential", "parallel any", "parallel all")
-CHANNELS = ("email", "slack", "teams", "console")
+# The channels an approval request can go out on: each reaches an approver (or waits on the console).
+CHANNELS = (*(c for c in APPROVAL_VIA if c != "console"), "console")
 
 
 def check_script(model: Any, ctx: Context) -> list[T.Definition]:
@@ -351,7 +353,7 @@ class DefinitionChecker:
                 for c in via:
                     if c not in CHANNELS:
                         self.ctx.report(opt, f"unknown channel `{c}`" + (did_you_mean(c, CHANNELS) or ".")
-                                        + " Channels: email, slack, teams, console.")
+                                        + f" Channels: {', '.join(CHANNELS)}.")
                 spec["via"] = via
             else:
                 spec["timeout"] = self._seconds(opt.timeout)
