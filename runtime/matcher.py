@@ -42,6 +42,8 @@ def _index_key(plan: Plan) -> tuple[tuple[str, ...], list[Any]] | None:
                 isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
             continue
         segs = left.segs
+        if not segs:   # the whole subject (`payload = "x"`): not a field to index on
+            continue
         rank = _PREFERENCE.index(segs[-1]) if segs[-1] in _PREFERENCE else len(_PREFERENCE)
         options.append((rank, segs, values))
     if not options:

@@ -104,3 +104,11 @@ def test_qualifiers_narrow_webhooks_and_a_bare_event_matches_any() -> None:
 def test_scenarios_are_never_matched_by_events() -> None:
     plans = compile_source('scenario "dup" THEN transition status = "closed"')
     assert Matcher(plans).match("ticket.created", {}, now=NOW) == []
+
+
+def test_a_test_on_the_whole_subject_is_matched_without_the_index() -> None:
+    plans = compile_source('workflow "raw" WHEN webhook.received "hr" WHERE payload = "x" THEN '
+                           'notify email = "it@example.com"')
+    matcher = Matcher(plans)
+    assert [p.name for p in matcher.match("webhook.received:hr", "x", now=NOW)] == ["raw"]
+    assert matcher.match("webhook.received:hr", {"a": 1}, now=NOW) == []
