@@ -191,15 +191,29 @@ class Runs:
             Step.insert_many(rows).execute()
 
     def executions(self, ticket: str | None = None, workflow: str | None = None,
-                   status: str | None = None, limit: int = 100) -> list[Record]:
-        query = Execution.select().order_by(Execution.id.desc()).limit(limit)
+                   status: str | None = None, limit: int = 100, *, before: int | None = None,
+                   version: int | None = None, since: datetime | None = None,
+                   until: datetime | None = None) -> list[Record]:
+        """Newest first; `before` an execution id (keyset paging: rows added meanwhile have
+        higher ids, so a page never repeats or skips one); `since`/`until` bound `created_at`
+        (inclusive, exclusive)."""
+        query = Execution.select(Execution.id).order_by(Execution.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(Execution.id < before)
         if ticket is not None:
             query = query.where(Execution.subject_kind == "ticket", Execution.subject_id == ticket)
         if workflow is not None:
             query = query.where(Execution.definition == workflow)
+        if version is not None:
+            query = query.join(DefinitionVersion, on=(Execution.version == DefinitionVersion.id)
+                               ).where(DefinitionVersion.version == version)
         if status is not None:
             query = query.where(Execution.status == status)
-        return [self._readable(e.id) for e in query.select(Execution.id)]
+        if since is not None:
+            query = query.where(Execution.created_at >= since)
+        if until is not None:
+            query = query.where(Execution.created_at < until)
+        return [self._readable(e.id) for e in query]
 
     def _readable(self, execution_id: int) -> Record:
         """One execution of a listing; a row that cannot be read is reported in its own entry

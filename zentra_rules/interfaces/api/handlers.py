@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from zentra_rules.domain import jsonlimits
 from zentra_rules.domain.errors import CompileError, InputError, NotFoundError, ZentraError
 from zentra_rules.domain.plan import Op
 from zentra_rules.domain.schema import RECORDS, TRIGGERS
+from zentra_rules.domain.values import as_datetime
 from zentra_rules.integrations.webhooks import new_secret, sign
 from zentra_rules.interfaces.api.http import Call, HTTPError, need
 from zentra_rules.interfaces.web import SAMPLES
@@ -27,6 +30,10 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 def _state(call: Call) -> Any:
     return call.request.app.state
+
+
+# A page of a listing, and the most one may ask for.
+PAGE, MAX_PAGE = 100, 500
 
 
 def _int(value: str, what: str) -> int:
@@ -224,11 +231,53 @@ def run_scenario(call: Call) -> dict[str, Any]:
 
 
 def executions(call: Call) -> dict[str, Any]:
+    """Executions, newest first, a page at a time (`next_cursor` fetches the next page)."""
     q = call.query
-    status = q.get("status")
-    rows = _state(call).store.runs.executions(ticket=q.get("ticket"), workflow=q.get("workflow"),
-                                         status=status)
-    return {"executions": [_listed(call, r) for r in rows]}
+    limit = _number(q.get("limit") or str(PAGE), "limit")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"`limit` is 1 to {MAX_PAGE}, not {limit}")
+    version = q.get("version")
+    rows = _state(call).store.runs.executions(
+        ticket=q.get("ticket"), workflow=q.get("workflow"), status=q.get("status"),
+        limit=limit + 1, before=_cursor(q.get("cursor")),
+        version=None if version is None else _number(version, "version"),
+        since=_time(q.get("since"), "since"), until=_time(q.get("until"), "until"))
+    page = rows[:limit]
+    more = len(rows) > limit
+    return {"executions": [_listed(call, r) for r in page],
+            "next_cursor": _next_cursor(page[-1]["id"]) if more and page else None}
+
+
+def _next_cursor(last_id: Any) -> str:
+    """Opaque to clients: the id the next page starts below."""
+    return base64.urlsafe_b64encode(f"x{int(last_id)}".encode()).decode().rstrip("=")
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        if text[:1] == "x" and text[1:].isascii() and text[1:].isdigit() and len(text) < 20:
+            return int(text[1:])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InputError("`cursor` is not one this API gave out (use `next_cursor` as it is)")
+
+
+def _number(value: str, name: str) -> int:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+        raise InputError(f"`{name}` is a whole number, not {value[:40]!r}")
+    return int(value)
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    at = as_datetime(value)
+    if at is None:
+        raise InputError(f"`{name}` is an ISO 8601 time such as 2026-11-25T09:00:00Z, not {value!r}")
+    return at
 
 
 def execution(call: Call) -> dict[str, Any]:

@@ -63,7 +63,8 @@ BODIES: dict[str, dict[str, Any]] = {
 }
 # Answers by handler name, where the document says more than "an object".
 RESPONSES: dict[str, dict[str, Any]] = {"triggers": language.SCHEMA}
-QUERIES: dict[str, list[str]] = {"executions": ["ticket", "workflow", "status"],
+QUERIES: dict[str, list[str]] = {"executions": ["ticket", "workflow", "version", "status", "since",
+                                                "until", "limit", "cursor"],
                                  "approvals": ["status"]}
 ERRORS = {"400": "malformed request (not JSON, bad header)", "401": "no or bad token",
           "403": "the token's role may not do this", "404": "no such record",
