@@ -76,6 +76,7 @@ API: list[tuple[str, str, tuple[str, ...], Any, bool, int]] = [
     ("POST", "/api/scenarios/{name}/run", AGENT, h.run_scenario, True, 201),
     ("GET", "/api/executions", ANY, h.executions, False, 200),
     ("GET", "/api/executions/{id}", ANY, h.execution, False, 200),
+    ("GET", "/api/events", ANY, h.events, False, 200),
     ("GET", "/api/approvals", ANY, h.approvals, False, 200),
     ("POST", "/api/approvals/{id}/decide", ANY, h.decide, True, 200),
     ("POST", "/api/webhooks/inbound", ADMIN, h.inbound_endpoint, True, 201),

@@ -103,3 +103,38 @@ def test_a_bad_paging_or_filter_value_is_a_clear_422(client: TestClient, query: 
     r = client.get(f"/api/executions?{query}", headers=ADMIN)
     assert r.status_code == 422, r.text
     assert mentions in r.json()["error"]
+
+
+def test_events_page_the_same_way_and_filter_by_name_record_and_time(client: TestClient) -> None:
+    _tickets(client, 30)
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine.update_ticket("7", {"priority": "urgent"})
+    settle(client)
+    everything = [e["id"] for e in _page_of(client, "events", "limit=500")["events"]]
+    seen, cursor = [], None
+    while True:
+        page = _page_of(client, "events", "limit=7" + (f"&cursor={cursor}" if cursor else ""))
+        seen += [e["id"] for e in page["events"]]
+        _tickets(client, 1)   # newer than every page still to come
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything == sorted(everything, reverse=True)
+    on_seven = _page_of(client, "events", "kind=ticket&id=7")["events"]
+    # created, routed by the workflow, then raised by hand: newest first, each with who did it
+    assert [(e["name"], e["actor"].split("#")[0]) for e in on_seven] == [
+        ("ticket.updated", "api"), ("ticket.updated", "workflow:route"), ("ticket.created", "api")]
+    assert on_seven[0]["previous"].get("priority") != "urgent"
+    assert on_seven[0]["record"]["priority"] == "urgent"
+    assert {e["name"] for e in _page_of(client, "events", "name=ticket.updated")["events"]} == {
+        "ticket.updated"}
+    assert _page_of(client, "events", "until=2000-01-01T00:00:00Z")["events"] == []
+    r = client.get("/api/events?cursor=nope", headers=ADMIN)
+    assert r.status_code == 422 and "cursor" in r.json()["error"]
+
+
+def _page_of(client: TestClient, what: str, query: str) -> dict[str, Any]:
+    r = client.get(f"/api/{what}?{query}", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body

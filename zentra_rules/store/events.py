@@ -7,6 +7,7 @@ from typing import Any
 
 import peewee as pw
 
+from zentra_rules.domain.values import iso
 from zentra_rules.store.models import (
     Event,
     Meta,
@@ -47,6 +48,31 @@ class Events:
                 "subject_kind": e.subject_kind, "subject_id": e.subject_id, "subject": e.subject,
                 "previous": e.previous, "cascade": e.cascade, "actor": e.actor, "at": e.at,
                 "execution": e.execution, "processed": e.processed_at is not None}
+
+    def listing(self, *, limit: int = 100, before: int | None = None, name: str | None = None,
+                subject_kind: str | None = None, subject_id: str | None = None,
+                since: datetime | None = None, until: datetime | None = None) -> list[Record]:
+        """Events newest first, paged by id like executions (`before`: keyset paging);
+        `since`/`until` bound when they happened (inclusive, exclusive)."""
+        query = Event.select().order_by(Event.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(Event.id < before)
+        if name is not None:
+            query = query.where(Event.name == name)
+        if subject_kind is not None:
+            query = query.where(Event.subject_kind == subject_kind)
+        if subject_id is not None:
+            query = query.where(Event.subject_id == subject_id)
+        if since is not None:
+            query = query.where(Event.at >= since)
+        if until is not None:
+            query = query.where(Event.at < until)
+        return [{"id": e.id, "name": e.name, "qualifier": e.qualifier,
+                 "subject": {"kind": e.subject_kind, "id": e.subject_id}, "record": e.subject,
+                 "previous": e.previous, "cascade": e.cascade, "actor": e.actor, "at": iso(e.at),
+                 "execution": e.execution,
+                 "processed_at": iso(e.processed_at) if e.processed_at else None}
+                for e in query]
 
     def mark_processed(self, event_id: int, now: datetime) -> bool:
         """Compare-and-set: exactly one processor turns an event into executions."""

@@ -233,9 +233,7 @@ def run_scenario(call: Call) -> dict[str, Any]:
 def executions(call: Call) -> dict[str, Any]:
     """Executions, newest first, a page at a time (`next_cursor` fetches the next page)."""
     q = call.query
-    limit = _number(q.get("limit") or str(PAGE), "limit")
-    if not 1 <= limit <= MAX_PAGE:
-        raise InputError(f"`limit` is 1 to {MAX_PAGE}, not {limit}")
+    limit = _limit(q)
     version = q.get("version")
     rows = _state(call).store.runs.executions(
         ticket=q.get("ticket"), workflow=q.get("workflow"), status=q.get("status"),
@@ -246,6 +244,25 @@ def executions(call: Call) -> dict[str, Any]:
     more = len(rows) > limit
     return {"executions": [_listed(call, r) for r in page],
             "next_cursor": _next_cursor(page[-1]["id"]) if more and page else None}
+
+
+def events(call: Call) -> dict[str, Any]:
+    """Events as they happened, newest first, a page at a time (as executions)."""
+    q = call.query
+    limit = _limit(q)
+    rows = _state(call).store.events.listing(
+        limit=limit + 1, before=_cursor(q.get("cursor")), name=q.get("name"),
+        subject_kind=q.get("kind"), subject_id=q.get("id"),
+        since=_time(q.get("since"), "since"), until=_time(q.get("until"), "until"))
+    return {"events": rows[:limit],
+            "next_cursor": _next_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None}
+
+
+def _limit(q: Any) -> int:
+    limit = _number(q.get("limit") or str(PAGE), "limit")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"`limit` is 1 to {MAX_PAGE}, not {limit}")
+    return limit
 
 
 def _next_cursor(last_id: Any) -> str:
