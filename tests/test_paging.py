@@ -96,7 +96,7 @@ def test_filters_by_workflow_version_status_ticket_and_time(client: TestClient) 
 @pytest.mark.parametrize(("query", "mentions"), [
     ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"),
     ("cursor=nonsense", "cursor"), ("cursor=eDEyYQ", "cursor"), ("version=v2", "version"),
-    ("since=yesterday", "since"), ("until=2026-13-01", "until"),
+    ("since=yesterday", "since"), ("until=2026-13-01", "until"), ("version=-1", "version"),
 ])
 def test_a_bad_paging_or_filter_value_is_a_clear_422(client: TestClient, query: str,
                                                       mentions: str) -> None:
@@ -128,6 +128,10 @@ def test_events_page_the_same_way_and_filter_by_name_record_and_time(client: Tes
     assert on_seven[0]["record"]["priority"] == "urgent"
     assert {e["name"] for e in _page_of(client, "events", "name=ticket.updated")["events"]} == {
         "ticket.updated"}
+    routed_by = int(on_seven[1]["actor"].split("#")[1])   # what that run changed, found by it
+    by_run = _page_of(client, "events", f"execution={routed_by}")["events"]
+    assert [(e["name"], e["subject"]["id"], e["record"]["team"]) for e in by_run] == [
+        ("ticket.updated", "7", "Net")]
     assert _page_of(client, "events", "until=2000-01-01T00:00:00Z")["events"] == []
     r = client.get("/api/events?cursor=nope", headers=ADMIN)
     assert r.status_code == 422 and "cursor" in r.json()["error"]

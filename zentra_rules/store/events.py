@@ -51,7 +51,8 @@ class Events:
 
     def listing(self, *, limit: int = 100, before: int | None = None, name: str | None = None,
                 subject_kind: str | None = None, subject_id: str | None = None,
-                since: datetime | None = None, until: datetime | None = None) -> list[Record]:
+                execution: int | None = None, since: datetime | None = None,
+                until: datetime | None = None) -> list[Record]:
         """Events newest first, paged by id like executions (`before`: keyset paging);
         `since`/`until` bound when they happened (inclusive, exclusive)."""
         query = Event.select().order_by(Event.id.desc()).limit(limit)
@@ -63,6 +64,8 @@ class Events:
             query = query.where(Event.subject_kind == subject_kind)
         if subject_id is not None:
             query = query.where(Event.subject_id == subject_id)
+        if execution is not None:
+            query = query.where(Event.execution == execution)
         if since is not None:
             query = query.where(Event.at >= since)
         if until is not None:

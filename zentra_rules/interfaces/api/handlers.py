@@ -253,6 +253,7 @@ def events(call: Call) -> dict[str, Any]:
     rows = _state(call).store.events.listing(
         limit=limit + 1, before=_cursor(q.get("cursor")), name=q.get("name"),
         subject_kind=q.get("kind"), subject_id=q.get("id"),
+        execution=None if q.get("execution") is None else _number(q["execution"], "execution"),
         since=_time(q.get("since"), "since"), until=_time(q.get("until"), "until"))
     return {"events": rows[:limit],
             "next_cursor": _next_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None}

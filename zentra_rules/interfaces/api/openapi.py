@@ -65,7 +65,7 @@ BODIES: dict[str, dict[str, Any]] = {
 RESPONSES: dict[str, dict[str, Any]] = {"triggers": language.SCHEMA}
 QUERIES: dict[str, list[str]] = {"executions": ["ticket", "workflow", "version", "status", "since",
                                                 "until", "limit", "cursor"],
-                                 "events": ["name", "kind", "id", "since", "until", "limit",
+                                 "events": ["name", "kind", "id", "execution", "since", "until", "limit",
                                             "cursor"],
                                  "approvals": ["status"]}
 ERRORS = {"400": "malformed request (not JSON, bad header)", "401": "no or bad token",
