@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from zentra_rules.domain import ir
@@ -148,20 +149,21 @@ def generate_condition(node: ir.Node) -> Pred:
     return gen.namespace["zflow_condition"]  # type: ignore[no-any-return]
 
 
-def value_fn(plan: Plan, index: int) -> Fn:
+def _cached(plan: Plan, index: int, build: Callable[[Any], Any]) -> Any:
+    """The function `build` makes of constant `index`, made once per plan object."""
     cache: dict[Any, Any] = plan._cache
-    key = ("v", index)
+    key = (build, index)
     if key not in cache:
-        cache[key] = compile_value(plan.constants[index])
-    return cache[key]  # type: ignore[no-any-return]
+        cache[key] = build(plan.constants[index])
+    return cache[key]
+
+
+def value_fn(plan: Plan, index: int) -> Fn:
+    return _cached(plan, index, compile_value)  # type: ignore[no-any-return]
 
 
 def condition_fn(plan: Plan, index: int) -> Pred:
-    cache: dict[Any, Any] = plan._cache
-    key = ("c", index)
-    if key not in cache:
-        cache[key] = generate_condition(plan.constants[index])
-    return cache[key]  # type: ignore[no-any-return]
+    return _cached(plan, index, generate_condition)  # type: ignore[no-any-return]
 
 
 def where_fn(plan: Plan) -> Pred:

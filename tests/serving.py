@@ -1,4 +1,5 @@
-"""`zentra serve` as a real process for a test: started on a free port, stopped with SIGTERM."""
+"""The service for a test: in this process (Starlette's test client, SQLite, an in-memory queue), or
+`zentra serve` as a real process started on a free port and stopped with SIGTERM."""
 
 from __future__ import annotations
 
@@ -15,8 +16,20 @@ import httpx
 from starlette.testclient import TestClient
 
 from runtime.durable.queue import drain
+from server import create_app
+from zentra_rules.domain.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
+ADMIN = {"Authorization": "Bearer zt_admin"}
+
+
+@contextmanager
+def in_process(tmp_path: Path) -> Iterator[TestClient]:
+    """The app on a fresh SQLite database and an in-memory queue, admin token `zt_admin`."""
+    app = create_app(Config(database_url=f"sqlite:///{tmp_path}/z.db", queue_url="memory://",
+                            admin_token="zt_admin"))
+    with TestClient(app) as c:
+        yield c
 
 
 def settle(client: TestClient, rounds: int = 5) -> None:

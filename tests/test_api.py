@@ -13,21 +13,16 @@ import httpx2
 import pytest
 from starlette.testclient import TestClient
 
-from server import create_app
-from zentra_rules.domain.config import Config
 from zentra_rules.integrations.webhooks import headers as signed_headers
 
-from .serving import settle, zentra_serve
+from .serving import ADMIN, in_process, settle, zentra_serve
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = {"Authorization": "Bearer zt_admin"}
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Config(database_url=f"sqlite:///{tmp_path}/z.db", queue_url="memory://",
-                            admin_token="zt_admin"))
-    with TestClient(app) as c:
+    with in_process(tmp_path) as c:
         yield c
 
 

@@ -13,23 +13,20 @@ from starlette.testclient import TestClient
 from compiler.parse import GRAMMAR
 from compiler.typecheck import UNITS
 from runtime.events import SCENARIO_EVENT, parse_event
-from server import API, create_app
+from server import API
 from zentra_rules.domain import schema
 from zentra_rules.domain.actions import ACTIONS, VERBS
-from zentra_rules.domain.config import Config
 from zentra_rules.domain.values import FUNCTIONS
 from zentra_rules.interfaces.api.http import ANY
 from zentra_rules.interfaces.api.language import grammar_words
 from zentra_rules.interfaces.api.openapi import openapi_document
 
-ADMIN = {"Authorization": "Bearer zt_admin"}
+from .serving import ADMIN, in_process
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Config(database_url=f"sqlite:///{tmp_path}/z.db", queue_url="memory://",
-                            admin_token="zt_admin"))
-    with TestClient(app) as c:
+    with in_process(tmp_path) as c:
         yield c
 
 

@@ -11,21 +11,16 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from server import create_app
-from zentra_rules.domain.config import Config
 from zentra_rules.domain.values import as_datetime
 
-from .serving import settle
+from .serving import ADMIN, in_process, settle
 
-ADMIN = {"Authorization": "Bearer zt_admin"}
 SCRIPT = 'workflow "route" WHEN ticket.created WHERE category = "Network" THEN set team = "Net"'
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    app = create_app(Config(database_url=f"sqlite:///{tmp_path}/z.db", queue_url="memory://",
-                            admin_token="zt_admin"))
-    with TestClient(app) as c:
+    with in_process(tmp_path) as c:
         assert c.post("/api/workflows", headers=ADMIN, json={"source": SCRIPT}).status_code == 201
         yield c
 
@@ -37,8 +32,8 @@ def _tickets(client: TestClient, n: int, category: str = "Network") -> None:
     settle(client)
 
 
-def _page(client: TestClient, query: str) -> dict[str, Any]:
-    r = client.get(f"/api/executions?{query}", headers=ADMIN)
+def _page(client: TestClient, query: str, what: str = "executions") -> dict[str, Any]:
+    r = client.get(f"/api/{what}?{query}", headers=ADMIN)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -110,35 +105,29 @@ def test_events_page_the_same_way_and_filter_by_name_record_and_time(client: Tes
     engine = client.app.state.engine  # type: ignore[attr-defined]
     engine.update_ticket("7", {"priority": "urgent"})
     settle(client)
-    everything = [e["id"] for e in _page_of(client, "events", "limit=500")["events"]]
+    everything = [e["id"] for e in _page(client, what="events", query="limit=500")["events"]]
     seen, cursor = [], None
     while True:
-        page = _page_of(client, "events", "limit=7" + (f"&cursor={cursor}" if cursor else ""))
+        page = _page(client, what="events", query="limit=7" + (f"&cursor={cursor}" if cursor else ""))
         seen += [e["id"] for e in page["events"]]
         _tickets(client, 1)   # newer than every page still to come
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == everything == sorted(everything, reverse=True)
-    on_seven = _page_of(client, "events", "kind=ticket&id=7")["events"]
+    on_seven = _page(client, what="events", query="kind=ticket&id=7")["events"]
     # created, routed by the workflow, then raised by hand: newest first, each with who did it
     assert [(e["name"], e["actor"].split("#")[0]) for e in on_seven] == [
         ("ticket.updated", "api"), ("ticket.updated", "workflow:route"), ("ticket.created", "api")]
     assert on_seven[0]["previous"].get("priority") != "urgent"
     assert on_seven[0]["record"]["priority"] == "urgent"
-    assert {e["name"] for e in _page_of(client, "events", "name=ticket.updated")["events"]} == {
+    assert {e["name"] for e in _page(client, what="events", query="name=ticket.updated")["events"]} == {
         "ticket.updated"}
     routed_by = int(on_seven[1]["actor"].split("#")[1])   # what that run changed, found by it
-    by_run = _page_of(client, "events", f"execution={routed_by}")["events"]
+    by_run = _page(client, what="events", query=f"execution={routed_by}")["events"]
     assert [(e["name"], e["subject"]["id"], e["record"]["team"]) for e in by_run] == [
         ("ticket.updated", "7", "Net")]
-    assert _page_of(client, "events", "until=2000-01-01T00:00:00Z")["events"] == []
+    assert _page(client, what="events", query="until=2000-01-01T00:00:00Z")["events"] == []
     r = client.get("/api/events?cursor=nope", headers=ADMIN)
     assert r.status_code == 422 and "cursor" in r.json()["error"]
 
-
-def _page_of(client: TestClient, what: str, query: str) -> dict[str, Any]:
-    r = client.get(f"/api/{what}?{query}", headers=ADMIN)
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body

@@ -20,7 +20,6 @@ from runtime.durable.leases import Leases
 from runtime.durable.plans import Plans
 from runtime.durable.ports import Queue, Sender, Store
 from runtime.events import SCENARIO_EVENT, event_data
-from runtime.matcher import Matcher
 from zentra_rules.domain.clock import Clock
 from zentra_rules.domain.config import Config
 from zentra_rules.domain.errors import DeliveryError, InputError, NotFoundError
@@ -91,10 +90,6 @@ class Engine:
     def plan_of(self, run: dict[str, Any]) -> Plan:
         """The plan a stored execution runs (the version it started with)."""
         return self.plans.plan_of(run)
-
-    def matcher(self) -> tuple[Matcher, dict[int, int]]:
-        """The matcher over the active versions, and the version of each of its plans."""
-        return self.plans.matcher()
 
     # -- records (what the API and tests change; each change is an event) -----------------
     def create_ticket(self, fields: dict[str, Any], actor: str = "api") -> dict[str, Any]:
@@ -168,7 +163,7 @@ class Engine:
         event = self.store.events.event(event_id)
         if event is None or event["processed"]:
             return []
-        matcher, versions = self.matcher()
+        matcher, versions = self.plans.matcher()
         name, qualifier = event["name"], event["qualifier"]
         subject, now = event["subject"], self.clock.now()
         trigger = name + (f":{qualifier}" if qualifier else "")

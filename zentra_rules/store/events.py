@@ -7,7 +7,6 @@ from typing import Any
 
 import peewee as pw
 
-from zentra_rules.domain.values import iso
 from zentra_rules.store.models import (
     Event,
     Meta,
@@ -42,12 +41,7 @@ class Events:
 
     def event(self, event_id: int) -> Record | None:
         e = Event.get_or_none(Event.id == event_id)
-        if e is None:
-            return None
-        return {"id": e.id, "name": e.name, "qualifier": e.qualifier,
-                "subject_kind": e.subject_kind, "subject_id": e.subject_id, "subject": e.subject,
-                "previous": e.previous, "cascade": e.cascade, "actor": e.actor, "at": e.at,
-                "execution": e.execution, "processed": e.processed_at is not None}
+        return None if e is None else _event(e)
 
     def listing(self, *, limit: int = 100, before: int | None = None, name: str | None = None,
                 subject_kind: str | None = None, subject_id: str | None = None,
@@ -56,26 +50,17 @@ class Events:
         """Events newest first, paged by id like executions (`before`: keyset paging);
         `since`/`until` bound when they happened (inclusive, exclusive)."""
         query = Event.select().order_by(Event.id.desc()).limit(limit)
+        for wanted, column in ((name, Event.name), (subject_kind, Event.subject_kind),
+                               (subject_id, Event.subject_id), (execution, Event.execution)):
+            if wanted is not None:
+                query = query.where(column == wanted)
         if before is not None:
             query = query.where(Event.id < before)
-        if name is not None:
-            query = query.where(Event.name == name)
-        if subject_kind is not None:
-            query = query.where(Event.subject_kind == subject_kind)
-        if subject_id is not None:
-            query = query.where(Event.subject_id == subject_id)
-        if execution is not None:
-            query = query.where(Event.execution == execution)
         if since is not None:
             query = query.where(Event.at >= since)
         if until is not None:
             query = query.where(Event.at < until)
-        return [{"id": e.id, "name": e.name, "qualifier": e.qualifier,
-                 "subject": {"kind": e.subject_kind, "id": e.subject_id}, "record": e.subject,
-                 "previous": e.previous, "cascade": e.cascade, "actor": e.actor, "at": iso(e.at),
-                 "execution": e.execution,
-                 "processed_at": iso(e.processed_at) if e.processed_at else None}
-                for e in query]
+        return [_event(e) for e in query]
 
     def mark_processed(self, event_id: int, now: datetime) -> bool:
         """Compare-and-set: exactly one processor turns an event into executions."""
@@ -94,3 +79,11 @@ class Events:
     def set_meta(self, key: str, value: str) -> None:
         Meta.insert(key=key, value=value).on_conflict(
             conflict_target=[Meta.key], update={Meta.value: value}).execute()
+
+
+def _event(e: Event) -> Record:
+    """An event as the engine reads it (times as datetimes)."""
+    return {"id": e.id, "name": e.name, "qualifier": e.qualifier, "subject_kind": e.subject_kind,
+            "subject_id": e.subject_id, "subject": e.subject, "previous": e.previous,
+            "cascade": e.cascade, "actor": e.actor, "at": e.at, "execution": e.execution,
+            "processed": e.processed_at is not None, "processed_at": e.processed_at}

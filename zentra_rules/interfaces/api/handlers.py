@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +20,7 @@ from zentra_rules.domain import jsonlimits
 from zentra_rules.domain.errors import CompileError, InputError, NotFoundError, ZentraError
 from zentra_rules.domain.plan import Op
 from zentra_rules.domain.schema import RECORDS, TRIGGERS
-from zentra_rules.domain.values import as_datetime
+from zentra_rules.domain.values import as_datetime, iso
 from zentra_rules.integrations.webhooks import new_secret, sign
 from zentra_rules.interfaces.api.http import Call, HTTPError, need
 from zentra_rules.interfaces.web import SAMPLES
@@ -36,10 +37,17 @@ def _state(call: Call) -> Any:
 PAGE, MAX_PAGE = 100, 500
 
 
+def _whole(value: str) -> int | None:
+    """ASCII digits, at most 12 (`²` is a digit to Python), as a number; None otherwise."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
+
+
 def _int(value: str, what: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:   # `²` is a digit to Python
+    """A path id: anything that is not one names no record."""
+    number = _whole(value)
+    if number is None:
         raise NotFoundError(f"no {what} {value}")
-    return int(value)
+    return number
 
 
 # -- catalog and definitions ---------------------------------------------------------------
@@ -233,37 +241,51 @@ def run_scenario(call: Call) -> dict[str, Any]:
 def executions(call: Call) -> dict[str, Any]:
     """Executions, newest first, a page at a time (`next_cursor` fetches the next page)."""
     q = call.query
-    limit = _limit(q)
-    version = q.get("version")
+    limit, before, since, until = _paging(q)
     rows = _state(call).store.runs.executions(
         ticket=q.get("ticket"), workflow=q.get("workflow"), status=q.get("status"),
-        limit=limit + 1, before=_cursor(q.get("cursor")),
-        version=None if version is None else _number(version, "version"),
-        since=_time(q.get("since"), "since"), until=_time(q.get("until"), "until"))
-    page = rows[:limit]
-    more = len(rows) > limit
-    return {"executions": [_listed(call, r) for r in page],
-            "next_cursor": _next_cursor(page[-1]["id"]) if more and page else None}
+        version=_number(q.get("version"), "version"), limit=limit + 1, before=before,
+        since=since, until=until)
+    return _page("executions", rows, limit, lambda run: _listed(call, run))
 
 
 def events(call: Call) -> dict[str, Any]:
     """Events as they happened, newest first, a page at a time (as executions)."""
     q = call.query
-    limit = _limit(q)
+    limit, before, since, until = _paging(q)
     rows = _state(call).store.events.listing(
-        limit=limit + 1, before=_cursor(q.get("cursor")), name=q.get("name"),
-        subject_kind=q.get("kind"), subject_id=q.get("id"),
-        execution=None if q.get("execution") is None else _number(q["execution"], "execution"),
-        since=_time(q.get("since"), "since"), until=_time(q.get("until"), "until"))
-    return {"events": rows[:limit],
-            "next_cursor": _next_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None}
+        name=q.get("name"), subject_kind=q.get("kind"), subject_id=q.get("id"),
+        execution=_number(q.get("execution"), "execution"), limit=limit + 1, before=before,
+        since=since, until=until)
+    return _page("events", rows, limit, _event_view)
 
 
-def _limit(q: Any) -> int:
-    limit = _number(q.get("limit") or str(PAGE), "limit")
+def _event_view(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as the API shows it: the record it happened to as `{kind, id}`, like executions."""
+    return {"id": event["id"], "name": event["name"], "qualifier": event["qualifier"],
+            "subject": {"kind": event["subject_kind"], "id": event["subject_id"]},
+            "record": event["subject"], "previous": event["previous"], "cascade": event["cascade"],
+            "actor": event["actor"], "at": iso(event["at"]), "execution": event["execution"],
+            "processed_at": iso(event["processed_at"]) if event["processed_at"] else None}
+
+
+def _paging(q: Any) -> tuple[int, int | None, datetime | None, datetime | None]:
+    """A listing's page size, cursor and time range, checked (a bad one is a 422 naming it)."""
+    limit = _number(q.get("limit"), "limit")
+    limit = PAGE if limit is None else limit
     if not 1 <= limit <= MAX_PAGE:
         raise InputError(f"`limit` is 1 to {MAX_PAGE}, not {limit}")
-    return limit
+    return limit, _cursor(q.get("cursor")), _time(q.get("since"), "since"), \
+        _time(q.get("until"), "until")
+
+
+def _page(key: str, rows: list[dict[str, Any]], limit: int,
+          show: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """`limit` of the `limit + 1` rows asked for, and the cursor of the next page if the extra
+    row says there is one."""
+    page = rows[:limit]
+    return {key: [show(r) for r in page],
+            "next_cursor": _next_cursor(page[-1]["id"]) if len(rows) > limit else None}
 
 
 def _next_cursor(last_id: Any) -> str:
@@ -276,17 +298,21 @@ def _cursor(value: str | None) -> int | None:
         return None
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        if text[:1] == "x" and text[1:].isascii() and text[1:].isdigit() and len(text) < 20:
-            return int(text[1:])
+        if text[:1] == "x" and (before := _whole(text[1:])) is not None:
+            return before
     except (ValueError, UnicodeDecodeError):
         pass
     raise InputError("`cursor` is not one this API gave out (use `next_cursor` as it is)")
 
 
-def _number(value: str, name: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 12:
+def _number(value: str | None, name: str) -> int | None:
+    """A query parameter that is a whole number (absent: None)."""
+    if value is None:
+        return None
+    number = _whole(value)
+    if number is None:
         raise InputError(f"`{name}` is a whole number, not {value[:40]!r}")
-    return int(value)
+    return number
 
 
 def _time(value: str | None, name: str) -> datetime | None:
