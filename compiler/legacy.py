@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler import compile_text
 from zentra_rules.domain.errors import CompileError, InputError, ZflowSyntaxError
+from zentra_rules.domain.legacymarks import body_comment, head_comment, one_line
 from zentra_rules.domain.limits import DEFAULT_LIMITS
 from zentra_rules.domain.schema import READ_ONLY, RECORDS, TRIGGERS
 from zentra_rules.domain.suggest import did_you_mean
@@ -528,22 +529,15 @@ def _actions(rule: Rule, skip: AbstractSet[str] = frozenset()) -> list[Line]:
     return out
 
 
-def _comment(text: Any) -> str:
-    """Text for a comment: on one line, whatever breaks or odd spaces it holds."""
-    return " ".join(str(text).split())
-
-
 def _label(rule: Rule) -> str:
-    title = _comment(rule["title"])
-    return _comment(rule["id"]) + (f": {title}" if title else "")
+    title = one_line(rule["title"])
+    return one_line(rule["id"]) + (f": {title}" if title else "")
 
 
 def _rule_lines(rule: Rule, name: str | None = None, skip: AbstractSet[str] = frozenset()
                 ) -> list[Line]:
-    state = "" if rule["active"] else ", inactive"
-    title = _comment(rule["title"]) or "(untitled)"
     lines: list[Line] = [
-        [(f"# {title} (legacy rule {_comment(rule['id'])}, position {rule['position']}{state})", "")],
+        [(head_comment(rule["id"], rule["title"], rule["position"], rule["active"]), "")],
         [(f"workflow {_quote(rule['id'] if name is None else name)}", "")],
         [(f"WHEN {rule['event']}", "")]]
     every, some = _conditions(rule, skip)
@@ -601,7 +595,7 @@ def translate(doc: Any) -> str:
             lines.append(f'WHERE NOT event.actor starts with "{LEGACY_ACTOR}"')
         lines.append("THEN")
         for r in group:
-            lines.append(f"  # {_label(r)} (position {r['position']})")
+            lines.append("  " + body_comment(r["id"], r["title"], r["position"]))
             cond = _condition(r)
             body = ["".join(t for t, _ in line) for line in _actions(r)]
             if cond:

@@ -15,6 +15,10 @@ class _Emitter:
         self.code: list[list[Any]] = []   # [op, args, line], patched in place for jumps
         self.constants: list[ir.Node] = []
         self._index: dict[str, int] = {}
+        # How the flat code nests, for traces that show a run block by block (Plan.blocks).
+        self.depth = 0
+        self.depths: list[int] = []
+        self.arms: dict[str, dict[str, str]] = {}
 
     def const(self, node: ir.Node) -> int:
         """Intern a constant (trees with the same JSON form, keys in any order, share one slot)."""
@@ -26,7 +30,13 @@ class _Emitter:
 
     def emit(self, op: Op, args: list[Any], line: int) -> int:
         self.code.append([op, args, line])
+        self.depths.append(self.depth)
         return len(self.code) - 1
+
+    def nested(self, body: list[T.Stmt], levels: int = 1) -> None:
+        self.depth += levels
+        self.block(body)
+        self.depth -= levels
 
     @property
     def here(self) -> int:
@@ -65,12 +75,17 @@ class _Emitter:
         exits: list[int] = []
         for index, (cond, body, line) in enumerate(s.arms):
             test = self.emit(Op.JUMP_IF_NOT, [self.const(cond), None], line)
-            self.block(body)
-            if index < len(s.arms) - 1 or s.orelse is not None:
+            last = index == len(s.arms) - 1
+            # What a false test leads to: the next arm, the else block, or nothing.
+            self.arms[str(test)] = {"arm": "elif" if index else "if",
+                                    "otherwise": "elif" if not last else
+                                    "else" if s.orelse is not None else "none"}
+            self.nested(body)
+            if not last or s.orelse is not None:
                 exits.append(self.emit(Op.JUMP, [None], line))
             self.code[test][1][1] = self.here
         if s.orelse is not None:
-            self.block(s.orelse)
+            self.nested(s.orelse)
         for jump in exits:
             self.code[jump][1][0] = self.here
 
@@ -79,7 +94,7 @@ class _Emitter:
         ends: list[int] = []
         for branch in s.branches:
             self.code[fork][1].append(self.here)
-            self.block(branch)
+            self.nested(branch, 2)   # the branch's own heading sits one level in
             ends.append(self.emit(Op.END_BRANCH, [None], s.line))
         join = self.emit(Op.JOIN, [], s.line)
         self.code[fork][1][0] = join
@@ -96,6 +111,7 @@ def lower(definition: T.Definition, filename: str) -> Plan:
     plan = Plan(kind=definition.kind, name=definition.name, subject=definition.subject,
                 triggers=definition.triggers, condition=condition, code=code,
                 constants=tuple(em.constants), source_hash=definition.extra["source_hash"],
-                source=definition.source, filename=filename, line=definition.line)
+                source=definition.source, filename=filename, line=definition.line,
+                blocks={"depth": em.depths, "arms": em.arms})
     plan.verify()
     return plan

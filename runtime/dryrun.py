@@ -24,6 +24,7 @@ from runtime.drive import drive
 from runtime.events import event_data, parse_event, subject_root
 from runtime.matcher import Matcher
 from runtime.trace import actions_and_sends
+from runtime.trace import decisions as with_decisions
 from zentra_rules.domain.changes import new_ticket_fields, ticket_record, with_changes
 from zentra_rules.domain.errors import InputError
 from zentra_rules.domain.limits import DEFAULT_LIMITS, Limits
@@ -115,10 +116,11 @@ def simulate(plans: list[Plan], event: str, subject: Any, previous: Any = None,
     """The trace, and each run's world (records, notes, sends) as the dry run left it."""
     name, qualifier = parse_event(event)
     decisions = dict(decisions or {})
-    for key, outcome in decisions.items():
+    for key, decision in decisions.items():
+        outcome = str(decision).partition(":")[0]
         if outcome not in APPROVAL_OUTCOMES[1:]:
-            raise InputError(f"decision for {key!r} must be approved, rejected or timed_out, "
-                             f"not {outcome!r}")
+            raise InputError(f"decision for {key!r} must be approved, rejected or timed_out "
+                             f"(optionally followed by :WHO), not {decision!r}")
     if subject is not None and not isinstance(subject, dict):
         raise InputError("the subject must be a JSON object")
     if previous is not None and not isinstance(previous, dict):
@@ -153,7 +155,7 @@ def run_one(plan: Plan, trigger: str, data: dict[str, Any], tree: dict[str, Any]
                              "fired": bool(tree["value"]), "explain": tree}
     if not entry["fired"]:
         entry.update(status="skipped", actions=[], sends=[], path=[], waiting_for=None)
-        return entry
+        return with_decisions(plan, entry, [])
     root = subject_root(trigger)
     if root in RECORD_KINDS and isinstance(data.get(root), dict):
         world.records[(root, str(data[root].get("id")))] = copy.deepcopy(data[root])
@@ -185,7 +187,7 @@ def run_one(plan: Plan, trigger: str, data: dict[str, Any], tree: dict[str, Any]
                  waiting_for=_waiting_for(plan, state))
     if state["status"] in ("terminated", "failed"):
         entry["reason"] = state["reason"]
-    return entry
+    return with_decisions(plan, entry, state["log"])
 
 
 def _at(item: Record) -> datetime:
@@ -245,12 +247,12 @@ def _next_resume(plan: Plan, state: vm.State, decisions: dict[str, str], timelin
     waits = vm.waits(state)
     for wait in waits:
         if wait["kind"] == "approval" and wait["name"] in decisions:
-            outcome = decisions.pop(wait["name"])
+            outcome, _, by = decisions.pop(wait["name"]).partition(":")
             deadline = as_datetime(wait["deadline"])
             if outcome == "timed_out" and deadline is not None:
                 return {"type": "tick"}, max(now, deadline)
             return {"type": "decision", "name": wait["name"], "outcome": outcome,
-                    "at": iso(now)}, now
+                    "by": by or _first_approver(state, wait["name"]), "at": iso(now)}, now
     times = [t for w in waits if w["kind"] == "timer" or until is not None
              if (t := as_datetime(w["deadline"])) is not None]
     if until is not None:
@@ -266,6 +268,14 @@ def _next_resume(plan: Plan, state: vm.State, decisions: dict[str, str], timelin
     if soonest is None:
         return None
     return {"type": "tick"}, max(now, soonest)
+
+
+def _first_approver(state: vm.State, name: str) -> str | None:
+    """Who decides when a dry run is told only the outcome: the first approver asked (a dry run
+    has no user to act as, and the first asked is the one a real desk would hear from first)."""
+    approvers = (state["vars"].get(name) or {}).get("approvers") or []
+    return str(approvers[0]["value"]) if approvers and approvers[0].get("value") is not None \
+        else None
 
 
 def _waiting_for(plan: Plan, state: dict[str, Any]) -> dict[str, Any] | None:

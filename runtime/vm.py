@@ -10,11 +10,16 @@ The VM is the one place that knows what a statement means: it changes the record
 (`zentra_rules.domain.changes`), renders messages and resolves their recipients
 (`zentra_rules.domain.messages`). A host only persists what the VM did (runtime/drive.py).
 
-State:  {"format", "status", "reason", "threads": [{"id", "pc", "parent", "wait", "joining"}],
-         "next_thread", "data": {root: record}, "vars": {name: record}, "path": [pc...],
-         "steps"}
-        `format` is STATE_FORMAT; a state saved without one is format 1 (the same fields), and
-        `upgrade` turns every format this engine reads into the current one.
+State:  {"format", "status", "reason", "threads": [{"id", "pc", "parent", "wait", "joining",
+         "branch"?}], "next_thread", "data": {root: record}, "vars": {name: record},
+         "path": [pc...], "steps", "log": [entry...]}
+        `format` is STATE_FORMAT; a state saved without one is format 1 (the same fields, no
+        log), format 2 had no log either, and `upgrade` turns every format this engine reads
+        into the current one.
+Log:    every decision the run made, in order, as it made it (runtime/trace.py turns it into the
+        trace's timeline): {"kind", "pc", "thread", "at", ...} with kind test (value, explain),
+        wait (what it waits for), resumed (how the wait ended), fork, branch, join, action,
+        terminate, failed, end.
 Events: None (run/tick), {"type": "decision", "name", "outcome", "by"?, "comment"?, "at"?},
         {"type": "subject", "data": {root: record}, "vars"?: {name: record}}  (the records as
         they are now: the run reads them afresh and re-checks its waits)
@@ -30,14 +35,14 @@ from typing import Any
 from runtime.conditions import condition_fn, value_fn
 from zentra_rules.domain import changes, ir, messages
 from zentra_rules.domain.errors import InputError, RunError
-from zentra_rules.domain.evaluation import compile_value, reference
+from zentra_rules.domain.evaluation import compile_value, explain, reference
 from zentra_rules.domain.limits import DEFAULT_LIMITS
-from zentra_rules.domain.plan import Op, Plan
+from zentra_rules.domain.plan import Op, Plan, describe_constant
 from zentra_rules.domain.schema import APPROVAL_OUTCOMES, RECORD_KINDS
 from zentra_rules.domain.values import as_datetime, iso, to_json
 
 SUBJECT_ROOTS = RECORD_KINDS
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 _ASSET_OWNER = ir.Path("asset", ("owner",), ("user",))   # whom a renewal alert goes to
 TERMINAL = ("completed", "terminated", "failed")
 
@@ -51,7 +56,8 @@ def start(data: dict[str, Any]) -> State:
     """A fresh execution state over `data` (the roots: subject, event, payload, $records)."""
     return {"format": STATE_FORMAT, "status": "running", "reason": None,
             "threads": [{"id": 0, "pc": 0, "parent": None, "wait": None, "joining": False}],
-            "next_thread": 1, "data": copy.deepcopy(data), "vars": {}, "path": [], "steps": 0}
+            "next_thread": 1, "data": copy.deepcopy(data), "vars": {}, "path": [], "steps": 0,
+            "log": []}
 
 
 def upgrade(state: State) -> State:
@@ -66,8 +72,9 @@ def upgrade(state: State) -> State:
     if type(version) is not int or version < 1:
         raise RunError(f"execution state format {version!r} is not one this engine reads "
                        f"(formats 1 to {STATE_FORMAT})")
-    if version == 1:   # format 2 only added the version itself
-        state = {"format": STATE_FORMAT} | {k: v for k, v in state.items() if k != "format"}
+    if version < STATE_FORMAT:   # format 2 added the version itself, format 3 the log
+        state = ({"format": STATE_FORMAT} | {k: v for k, v in state.items() if k != "format"}
+                 | {"log": state.get("log") or []})
     return state
 
 
@@ -207,10 +214,35 @@ class Machine:
     def _holds(self, wait: dict[str, Any]) -> bool:
         return bool(condition_fn(self.plan, wait["cond"])(self.env()))
 
-    @staticmethod
-    def _wake(thread: dict[str, Any]) -> None:
+    def _wake(self, thread: dict[str, Any]) -> None:
+        self._log("resumed", thread, **self._how(thread["wait"]))
         thread["wait"] = None
         thread["pc"] += 1
+
+    def _how(self, wait: dict[str, Any]) -> dict[str, Any]:
+        """How a wait ended (or why it did not wait): for the log."""
+        kind = wait["kind"]
+        if kind == "approval":
+            var = self.st["vars"][wait["name"]]
+            return {"wait": "approval", "name": wait["name"], "outcome": var["outcome"],
+                    "by": var.get("decidedBy"), "comment": var.get("comment"),
+                    "decided_at": var.get("decidedAt")}
+        if kind == "until":
+            tree = self._explain(int(wait["cond"]))
+            if tree["value"]:
+                return {"wait": "until", "outcome": "condition", "explain": tree}
+            return {"wait": "until", "outcome": "timed_out", "deadline": wait.get("deadline"),
+                    "explain": tree}
+        return {"wait": "timer", "outcome": "elapsed", "deadline": wait.get("deadline")}
+
+    def _explain(self, index: int) -> dict[str, Any]:
+        return explain(self.plan.constants[index], self.env())
+
+    def _log(self, kind: str, thread: dict[str, Any] | None, pc: int | None = None,
+             **fields: Any) -> None:
+        self.st["log"].append({"kind": kind, "pc": thread["pc"] if pc is None and thread else pc,
+                               "thread": thread["id"] if thread else None, "at": iso(self.now),
+                               **fields})
 
     # -- running ---------------------------------------------------------------------------------
     def run(self) -> Run:
@@ -255,11 +287,14 @@ class Machine:
             self.executed += 1
             st["steps"] += 1
             if self.executed > self.budget:
-                self._fail(f"step budget of {self.budget} instructions exceeded in one run slice")
+                self._fail(f"step budget of {self.budget} instructions exceeded in one run slice",
+                           thread)
                 return
             pc = thread["pc"]
             ins = code[pc]
             st["path"].append(pc)
+            if thread.get("branch"):   # a parallel branch's first instruction
+                self._log("branch", thread, index=thread.pop("branch"))
             op, args = ins.op, ins.args
             if op in (Op.ACT, Op.SET, Op.CREATE, Op.REQUEST):
                 yielded = False
@@ -273,8 +308,9 @@ class Machine:
                         effect = self._effect(ins)
                         yielded = True
                         yield pc, effect
+                    self._log("action", thread)
                 except (RunError, InputError) as exc:
-                    self._fail(f"line {ins.line}: {exc}")
+                    self._fail(f"line {ins.line}: {exc}", thread)
                     if not yielded:
                         yield pc, None    # the host records the statement that failed
                     return
@@ -287,26 +323,37 @@ class Machine:
                 var = st["vars"].get(args[0])
                 if var is None:
                     self._fail(f"line {ins.line}: approval `{args[0]}` was not requested on the "
-                               "path this run took")
+                               "path this run took", thread)
                     return
+                wait = {"kind": "approval", "name": args[0], "deadline": var.get("deadline")}
                 if var["outcome"] == "pending":
                     deadline = self.later(args[1])  # type: ignore[arg-type]
                     own = var.get("deadline")
                     if own and (deadline is None or as_datetime(own) < as_datetime(deadline)):  # type: ignore[operator]
                         deadline = own
-                    thread["wait"] = {"kind": "approval", "name": args[0], "deadline": deadline}
+                    wait["deadline"] = deadline
+                    self._suspend(thread, wait)
                     return
+                self._log("wait", thread, wait=wait)   # decided already: it does not wait
+                self._log("resumed", thread, **self._how(wait))
             elif op is Op.WAIT_UNTIL:
+                wait = {"kind": "until", "cond": args[0],
+                        "deadline": self.later(args[1])}  # type: ignore[arg-type]
                 if not condition_fn(self.plan, int(args[0]))(self.env()):  # type: ignore[arg-type]
-                    thread["wait"] = {"kind": "until", "cond": args[0],
-                                      "deadline": self.later(args[1])}  # type: ignore[arg-type]
+                    self._suspend(thread, wait)
                     return
+                self._log("wait", thread, wait=self._shown(wait))
+                self._log("resumed", thread, **self._how(wait))
             elif op is Op.WAIT:
                 if args[0]:
-                    thread["wait"] = {"kind": "timer", "deadline": self.later(args[0])}  # type: ignore[arg-type]
+                    self._suspend(thread, {"kind": "timer", "deadline": self.later(args[0])})  # type: ignore[arg-type]
                     return
             elif op is Op.JUMP_IF_NOT:
-                if not condition_fn(self.plan, int(args[0]))(self.env()):  # type: ignore[arg-type]
+                taken = bool(condition_fn(self.plan, int(args[0]))(self.env()))  # type: ignore[arg-type]
+                # The decision is the compiled condition's; the tree shows the parts it read.
+                self._log("test", thread, value=taken,
+                          explain=self._explain(int(args[0])) | {"value": taken})  # type: ignore[arg-type]
+                if not taken:
                     thread["pc"] = args[1]
                     continue
             elif op is Op.JUMP:
@@ -315,28 +362,45 @@ class Machine:
             elif op is Op.FORK:
                 # Children go right after their parent, so branches run depth-first, in order.
                 at = st["threads"].index(thread) + 1
+                self._log("fork", thread, branches=len(args) - 1)
                 for offset, target in enumerate(args[1:]):
                     st["threads"].insert(at + offset, {
                         "id": st["next_thread"], "pc": target, "parent": thread["id"],
-                        "wait": None, "joining": False})
+                        "wait": None, "joining": False, "branch": offset + 1})
                     st["next_thread"] += 1
                 thread["pc"], thread["joining"] = args[0], True
                 return
             elif op is Op.END_BRANCH:
                 st["threads"].remove(thread)
                 return
+            elif op is Op.JOIN:
+                self._log("join", thread)
             elif op is Op.TERMINATE:
                 st["status"], st["reason"] = "terminated", args[0] or "terminated"
+                self._log("terminate", thread, reason=st["reason"])
                 for other in st["threads"]:
                     other["wait"] = None
                 return
             elif op is Op.END:
+                self._log("end", thread)
                 st["threads"].remove(thread)
                 return
             # JOIN and every non-jumping instruction fall through to the next one.
             thread["pc"] = pc + 1
 
-    def _fail(self, reason: str) -> None:
+    def _suspend(self, thread: dict[str, Any], wait: dict[str, Any]) -> None:
+        thread["wait"] = wait
+        self._log("wait", thread, wait=self._shown(wait))
+
+    def _shown(self, wait: dict[str, Any]) -> dict[str, Any]:
+        """A wait as the trace shows it: an `until` with its condition's text."""
+        if wait["kind"] != "until":
+            return dict(wait)
+        return {k: v for k, v in wait.items() if k != "cond"} | {
+            "condition": describe_constant(self.plan.constants[int(wait["cond"])])}
+
+    def _fail(self, reason: str, thread: dict[str, Any]) -> None:
+        self._log("failed", thread, reason=reason)
         self.st["status"], self.st["reason"] = "failed", reason
         for thread in self.st["threads"]:
             thread["wait"] = None

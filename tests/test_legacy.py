@@ -381,7 +381,7 @@ def test_a_thousand_rules_translate_or_none_do(tmp_path: Path) -> None:
     code, out, err = cli("translate", str(path))
     assert code == 0
     assert err == f"{path}: translated 1000 rules into 2 workflows; 0 failed\n"
-    assert out.count('workflow "legacy ') == 2 and len(re.findall(r"(?m)^  # ar_\d+:", out)) == 900
+    assert out.count('workflow "legacy ') == 2 and len(re.findall(r"(?m)^  # rule ar_\d+:", out)) == 900
     assert out.count("# left out (inactive): ar_") == 100
     rules.insert(500, {**rules[3], "id": "ar_bad", "conditions": {"all": [
         {"field": "priority", "operator": "between", "value": ["low", "high"]}]}})

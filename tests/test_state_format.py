@@ -58,7 +58,8 @@ def fresh_wait(text: str) -> dict[str, Any]:
 
 
 def test_a_fresh_state_names_the_current_format() -> None:
-    assert vm.start({})["format"] == vm.STATE_FORMAT == 2
+    assert vm.start({})["format"] == vm.STATE_FORMAT == 3
+    assert vm.start({})["log"] == []
     assert fresh_wait(TIMER)["format"] == vm.STATE_FORMAT
 
 
@@ -66,8 +67,10 @@ def test_a_fresh_state_names_the_current_format() -> None:
                          ids=["timer", "approval"])
 def test_format_1_is_the_current_state_without_its_version(text: str, saved: dict[str, Any]) -> None:
     current = fresh_wait(text)
-    assert {k: v for k, v in current.items() if k != "format"} == saved
-    assert vm.upgrade(saved) == current
+    assert {k: v for k, v in current.items() if k not in ("format", "log")} == saved
+    # What was decided before the log existed is not known: an upgraded state starts one.
+    assert vm.upgrade(saved) == current | {"log": []}
+    assert vm.upgrade({**saved, "format": 2}) == current | {"log": []}
 
 
 def test_upgrade_leaves_its_input_alone_and_keeps_a_current_state() -> None:
@@ -79,12 +82,22 @@ def test_upgrade_leaves_its_input_alone_and_keeps_a_current_state() -> None:
     assert vm.upgrade({**TIMER_V1, "format": 1})["format"] == vm.STATE_FORMAT
 
 
+def same_but_the_log(old: tuple[dict[str, Any], list[Any]],
+                     new: tuple[dict[str, Any], list[Any]]) -> bool:
+    """Equal runs, but for what the older state could not have logged before it was saved:
+    the new state's log starts with those entries and then goes on exactly like the old one's."""
+    (a, a_effects), (b, b_effects) = old, new
+    before = len(b["log"]) - len(a["log"])
+    return (a_effects == b_effects and {**a, "log": None} == {**b, "log": None}
+            and before >= 0 and b["log"][before:] == a["log"])
+
+
 @pytest.mark.parametrize("at", [timedelta(minutes=59), timedelta(hours=1), timedelta(days=3)])
 def test_a_format_1_timer_wait_resumes_like_a_fresh_one(at: timedelta) -> None:
     plan = plan_of(TIMER)
     old = vm.step(plan, TIMER_V1, None, NOW + at)
     new = vm.step(plan, fresh_wait(TIMER), None, NOW + at)
-    assert old == new
+    assert same_but_the_log(old, new)
     state, effects = old
     assert state["format"] == vm.STATE_FORMAT
     if at >= timedelta(hours=1):
@@ -102,14 +115,14 @@ def test_a_format_1_approval_wait_resumes_like_a_fresh_one(event: dict[str, Any]
     plan = plan_of(APPROVAL)
     old = vm.step(plan, APPROVAL_V1, event, NOW + at)
     new = vm.step(plan, fresh_wait(APPROVAL), event, NOW + at)
-    assert old == new
+    assert same_but_the_log(old, new)
     state, effects = old
     assert state["status"] == "completed" and state["format"] == vm.STATE_FORMAT
     assert [e["value"] for e in effects] == [tag]
 
 
 @pytest.mark.parametrize("version, message", [
-    (3, "format 3 is newer than this engine reads"),
+    (4, "format 4 is newer than this engine reads"),
     (99, "a newer version of the engine saved it"),
     (0, "format 0 is not one this engine reads"),
     ("2", "format '2' is not one this engine reads"),
@@ -157,7 +170,7 @@ def test_the_engine_resumes_a_timer_wait_saved_in_format_1(rig: Rig) -> None:
     new = rig.engine.create_ticket({"title": "new"})
     rig.settle()
     runs = {t["id"]: only(rig.store.runs.executions(ticket=t["id"])) for t in (old, new)}
-    assert all(r["status"] == "waiting" and r["state"]["format"] == 2 for r in runs.values())
+    assert all(r["status"] == "waiting" and r["state"]["format"] == 3 for r in runs.values())
     save_state(runs[old["id"]]["id"], as_format_1(runs[old["id"]]["state"]))
     assert "format" not in rig.store.runs.execution(runs[old["id"]]["id"])["state"]
     rig.jump(hours=1)
@@ -190,9 +203,9 @@ def test_the_engine_fails_a_run_saved_in_an_unknown_format(rig: Rig) -> None:
     ticket = rig.engine.create_ticket({"title": "x"})
     rig.settle()
     run = only(rig.store.runs.executions(ticket=ticket["id"]))
-    save_state(run["id"], {**run["state"], "format": 3})
+    save_state(run["id"], {**run["state"], "format": 4})
     rig.jump(hours=1)
     done = rig.store.runs.execution(run["id"])
     assert done["status"] == "failed"
-    assert "execution state format 3 is newer than this engine reads" in done["reason"]
+    assert "execution state format 4 is newer than this engine reads" in done["reason"]
     assert tags(rig, ticket["id"]) == ["before"]

@@ -113,6 +113,10 @@ class Plan:
     filename: str = "<string>"
     line: int = 1
     format_version: int = FORMAT_VERSION
+    # How the code nests (not what runs, so not hashed; plans saved before it have none):
+    # {"depth": [block depth of each instruction], "arms": {"pc": {"arm": "if"|"elif",
+    #  "otherwise": "elif"|"else"|"none"}} for each if/elif test}.
+    blocks: dict[str, Any] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # -- JSON -------------------------------------------------------------------------------
@@ -124,7 +128,7 @@ class Plan:
             "constants": [ir.to_json(c) for c in self.constants],
             "source_hash": self.source_hash,
             "source": self.source, "filename": self.filename, "line": self.line,
-        }
+        } | ({"blocks": self.blocks} if self.blocks is not None else {})
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -147,6 +151,7 @@ class Plan:
                 constants=tuple(ir.from_json(c) for c in doc["constants"]),
                 source_hash=doc["source_hash"], source=doc.get("source", ""),
                 filename=doc.get("filename", "<string>"), line=int(doc.get("line", 1)),
+                blocks=doc.get("blocks"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise PlanError(f"malformed plan: {exc}") from None
@@ -165,8 +170,8 @@ class Plan:
         """Content hash: sha256 of the canonical JSON of what runs (not file name or comments)."""
         if "hash" not in self._cache:
             doc = self.to_json()
-            for key in ("source", "source_hash", "filename", "line"):
-                doc.pop(key)
+            for key in ("source", "source_hash", "filename", "line", "blocks"):
+                doc.pop(key, None)
             canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             self._cache["hash"] = hashlib.sha256(canonical.encode()).hexdigest()
         return self._cache["hash"]
@@ -187,10 +192,38 @@ class Plan:
                     raise PlanError(f"instruction {pc}: constant {idx!r} out of range")
                 if idx >= 0:
                     self._check_kind(f"instruction {pc}", idx, CONSTANT_KINDS[(ins.op, pos)])
+        self._verify_blocks()
         if not -1 <= self.condition < k:
             raise PlanError("condition constant out of range")
         if self.condition >= 0:
             self._check_kind("the WHERE condition", self.condition, ir.CONDITIONS)
+
+    def _verify_blocks(self) -> None:
+        if self.blocks is None:
+            return
+        if not isinstance(self.blocks, dict):
+            raise PlanError("blocks must be an object")
+        depth, arms = self.blocks.get("depth"), self.blocks.get("arms")
+        if (not isinstance(depth, list) or len(depth) != len(self.code)
+                or not all(type(d) is int and d >= 0 for d in depth)):
+            raise PlanError("blocks: `depth` must give a whole number for each instruction")
+        if not isinstance(arms, dict):
+            raise PlanError("blocks: `arms` must be an object")
+        for pc, arm in arms.items():
+            if (not isinstance(pc, str) or not pc.isdigit() or int(pc) >= len(self.code)
+                    or self.code[int(pc)].op is not Op.JUMP_IF_NOT or not isinstance(arm, dict)
+                    or arm.get("arm") not in ("if", "elif")
+                    or arm.get("otherwise") not in ("elif", "else", "none")):
+                raise PlanError(f"blocks: arm {pc!r} is not an if/elif test of this plan")
+
+    def depth(self, pc: int) -> int:
+        """How deep in blocks instruction `pc` sits (0 for a plan saved without blocks)."""
+        return int(self.blocks["depth"][pc]) if self.blocks else 0
+
+    def arm(self, pc: int) -> dict[str, str]:
+        """What kind of arm the test at `pc` is and what a false test leads to."""
+        found = (self.blocks or {}).get("arms", {}).get(str(pc))
+        return dict(found) if found else {"arm": "if", "otherwise": "unknown"}
 
     def _check_kind(self, where: str, index: int, kinds: tuple[type, ...]) -> None:
         node = self.constants[index]

@@ -85,10 +85,12 @@ def cmd_compile(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _decisions(items: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
-        name, sep, outcome = item.partition("=")
-        if not sep or not name or outcome not in ("approved", "rejected", "timed_out"):
-            raise InputError(f"--decide takes NAME=approved|rejected|timed_out, not {item!r}")
-        out[name] = outcome
+        name, sep, decision = item.partition("=")
+        if not sep or not name or decision.partition(":")[0] not in ("approved", "rejected",
+                                                                     "timed_out"):
+            raise InputError("--decide takes NAME=approved|rejected|timed_out[:WHO], "
+                             f"not {item!r}")
+        out[name] = decision
     return out
 
 
@@ -223,8 +225,9 @@ def build_parser(serve: Serve | None = None) -> argparse.ArgumentParser:
     p.add_argument("--previous", metavar="JSON_FILE", help="the subject before the change")
     p.add_argument("--records", metavar="JSON_FILE",
                    help='records the subject refers to by id: {"user": {ID: {...}}, "asset": …}')
-    p.add_argument("--decide", action="append", default=[], metavar="NAME=OUTCOME",
-                   help="approval outcome: approved, rejected or timed_out (repeatable)")
+    p.add_argument("--decide", action="append", default=[], metavar="NAME=OUTCOME[:WHO]",
+                   help="approval outcome: approved, rejected or timed_out, decided by WHO "
+                        "(default: the first approver asked; repeatable)")
     p.add_argument("--now", help="simulated start time (ISO 8601, default: the current time)")
     p.add_argument("--actor", help="who caused the event (event.actor)")
     p.add_argument("--json", action="store_true", help="print the trace as JSON")
