@@ -55,6 +55,14 @@ def check_script(model: Any, ctx: Context) -> list[T.Definition]:
     return out
 
 
+def _heading(text: str, line: int) -> str:
+    """The comment line right above line `line`, if there is one (kept with the plan, outside
+    its source: a translated legacy rule is named there)."""
+    lines = text.splitlines()
+    above = lines[line - 2].strip() if 2 <= line <= len(lines) + 1 else ""
+    return above if above.startswith("#") else ""
+
+
 class DefinitionChecker:
     def __init__(self, ctx: Context, node: Any, kind: str, name: str):
         self.ctx, self.node, self.kind, self.name = ctx, node, kind, name
@@ -71,6 +79,7 @@ class DefinitionChecker:
         definition = T.Definition(self.kind, self.name, subject, triggers, condition, body,
                                   ctx.line_of(node), end_line, source)
         definition.extra["source_hash"] = hashlib.sha256(source.encode()).hexdigest()
+        definition.extra["heading"] = _heading(ctx.text, ctx.line_of(node))
         if self.kind == "workflow" and not ctx.failed:   # a warning only makes sense on sound code
             check_retrigger(ctx, node, definition)
         return definition

@@ -112,6 +112,8 @@ def lower(definition: T.Definition, filename: str) -> Plan:
                 triggers=definition.triggers, condition=condition, code=code,
                 constants=tuple(em.constants), source_hash=definition.extra["source_hash"],
                 source=definition.source, filename=filename, line=definition.line,
-                blocks={"depth": em.depths, "arms": em.arms})
+                blocks={"depth": em.depths, "arms": em.arms}
+                | ({"heading": definition.extra["heading"]} if definition.extra.get("heading")
+                   else {}))
     plan.verify()
     return plan

@@ -70,7 +70,7 @@ def rules(plan: Plan, fired: bool, explain: dict[str, Any] | None,
     """For a translation of legacy rules, each rule with fired / not fired and why (None for a
     definition that is not one). A rule with conditions fired when its `if` held; one without
     fired when the run reached it; none fired when the workflow's own condition did not hold."""
-    found = marks(plan.source, plan.line, plan.code[-1].line) if plan.source else []
+    found = marks(plan.source, plan.line, plan.heading) if plan.source else []
     if not found:
         return None
     tests = {e["line"]: e for e in entries if e["kind"] == "test" and e.get("depth") == 0}

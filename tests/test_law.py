@@ -35,6 +35,7 @@ from .rig import Rig
 from .services import database_url
 
 HORIZON = timedelta(hours=120)
+DECIDER = "u_boss"   # who decides every approval of the history, on both paths
 USERS: list[dict[str, Any]] = [
     {"id": "u_boss", "name": "Boss", "email": "boss@example.com"},
     {"id": "u_bob", "name": "Bob", "email": "bob@example.com", "slack": "U0BOB"},
@@ -197,12 +198,14 @@ class Law:
         created = [run["state"]["vars"][name]["id"] for name in _created_order(run["state"])]
         records = rig.engine.directory(plans, "ticket.created", ticket)
         trace, (world,) = simulate(plans, "ticket.created", ticket, now=start, records=records,
-                                   timeline=[{**t, "at": t["at"].isoformat()} for t in timeline],
+                                   timeline=[{**t, "at": t["at"].isoformat(),
+                                              **({"by": DECIDER} if "decide" in t else {})}
+                                             for t in timeline],
                                    until=start + HORIZON, ids=iter(created))
         dry = trace["runs"][0]
         real = stored_trace(run, rig.engine.plan_of(run))
         context = f"\n{source}\nticket {case['ticket']}\nhistory {case['history']}"
-        for key in ("status", "actions", "sends", "path", "waiting_for"):
+        for key in ("status", "actions", "sends", "path", "waiting_for", "timeline"):
             assert real[key] == dry[key], f"{key} differs{context}"
         assert real.get("reason") == dry.get("reason"), context
         assert world.created == created, context
@@ -249,7 +252,7 @@ class Law:
             if request is None:
                 return
             with contextlib.suppress(ZentraError):   # decided already, or timed out: no change
-                rig.engine.decide(request["id"], "u_boss",
+                rig.engine.decide(request["id"], DECIDER,
                                   "approve" if item["outcome"] == "approved" else "reject",
                                   item.get("comment"))
             return

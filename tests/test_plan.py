@@ -24,6 +24,17 @@ def test_golden_disassembly(path: Path) -> None:
     assert text + "\n" == path.with_suffix(".disasm").read_text()
 
 
+def test_a_plan_read_back_disassembles_as_compiled() -> None:
+    # The store keeps an object's keys sorted; a stored run's trace must describe each
+    # instruction exactly as the dry run of the same plan does.
+    for path in sorted(DISASM.glob("*.zflow")):
+        for plan in compile_source(path.read_text(), str(path)):
+            again = Plan.loads(plan.dumps())
+            assert [again.describe(pc) for pc in range(len(again.code))] == \
+                [plan.describe(pc) for pc in range(len(plan.code))]
+            assert again.disassemble() == plan.disassemble()
+
+
 def test_json_round_trip_keeps_every_instruction_and_the_hash() -> None:
     for path in sorted(DISASM.glob("*.zflow")):
         for plan in compile_source(path.read_text(), str(path)):

@@ -9,8 +9,9 @@ one block per rule, each under a comment that names the rule:
     end
 
 A rule translated on its own is a workflow named after the rule, headed by
-`# TITLE (legacy rule ID, position N)`. Both comments are kept in the plan's source, so the trace
-of any run of a translation can name each rule, whatever the translation's shape.
+`# TITLE (legacy rule ID, position N)`. The body comments are in the plan's source and the header
+is kept with the plan as its `heading`, so the trace of any run of a translation, dry or stored,
+can name each rule, whatever the translation's shape.
 """
 
 from __future__ import annotations
@@ -55,16 +56,18 @@ def head_comment(rule_id: str, title: str, position: int, active: bool) -> str:
             f"position {position}{state})")
 
 
-def marks(source: str, first: int, last: int) -> list[RuleMark]:
-    """The rules of the definition on lines `first`..`last` of `source`, in order."""
+def marks(source: str, first: int, heading: str = "") -> list[RuleMark]:
+    """The rules of a definition, in order, with lines of its file: `source` is the
+    definition's own text, which starts on line `first`; `heading` is the comment line above it
+    (a rule translated on its own is named there)."""
     lines = source.splitlines()
-    found: list[RuleMark] = []
-    head = lines[first - 2] if first >= 2 and first - 2 < len(lines) else ""
-    if (m := _HEAD.match(head)) is not None:
+    last = first + max(len(lines), 1) - 1
+    if (m := _HEAD.match(heading)) is not None:
         return [RuleMark(m["id"], "" if m["title"] == "(untitled)" else m["title"],
                          int(m["position"]), first - 1, last, True)]
-    for number in range(first, min(last, len(lines)) + 1):
-        m = _BODY.match(lines[number - 1])
+    found: list[RuleMark] = []
+    for offset, text in enumerate(lines):
+        m = _BODY.match(text)
         if m is None:
             continue
         rule_id = m["id"]
@@ -73,6 +76,7 @@ def marks(source: str, first: int, last: int) -> list[RuleMark]:
                 rule_id = json.loads(rule_id)
             except json.JSONDecodeError:
                 continue
+        number = first + offset
         if found:
             found[-1] = _ending(found[-1], number - 1)
         found.append(RuleMark(rule_id, m["title"] or "", int(m["position"]), number, last, False))

@@ -215,6 +215,14 @@ class Plan:
                     or arm.get("arm") not in ("if", "elif")
                     or arm.get("otherwise") not in ("elif", "else", "none")):
                 raise PlanError(f"blocks: arm {pc!r} is not an if/elif test of this plan")
+        if not isinstance(self.blocks.get("heading", ""), str):
+            raise PlanError("blocks: `heading` must be text")
+
+    @property
+    def heading(self) -> str:
+        """The comment line right above the definition in its file ("" if none): not part of
+        its source, yet what names a legacy rule translated as a workflow of its own."""
+        return str((self.blocks or {}).get("heading", ""))
 
     def depth(self, pc: int) -> int:
         """How deep in blocks instruction `pc` sits (0 for a plan saved without blocks)."""
@@ -287,7 +295,9 @@ def describe_constant(node: ir.Node) -> str:
                                       "{{" + describe_constant(p) + "}}" for p in parts),
                               ensure_ascii=False)
         case ir.Map(fields):
-            return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in fields) + "}"
+            # In name order: a plan read back from the store keeps a map's keys sorted, and a
+            # stored run must describe its instructions as its dry run did.
+            return "{" + ", ".join(f"{k}: {describe_constant(v)}" for k, v in sorted(fields)) + "}"
         case ir.User(inner):
             return (f"user {describe_constant(inner)}" if isinstance(inner, ir.Const)
                     else describe_constant(inner))
