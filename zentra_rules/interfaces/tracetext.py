@@ -22,7 +22,8 @@ def render_run(run: dict[str, Any]) -> str:
     """One definition's part of a trace."""
     lines = [f"{run['kind']} \"{run['workflow']}\" on {run['trigger']}: "
              + ("fired" if run["fired"] else "did not fire")]
-    lines += explain_lines(run["explain"], 1)
+    if run.get("explain"):
+        lines += explain_lines(run["explain"], 1)
     if run.get("rules"):
         lines.append("  rules:")
         for rule in run["rules"]:
