@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from runtime import vm
-from zentra_rules.domain.changes import differences
+from zentra_rules.domain.changes import FIELD_STATEMENTS, differences
 from zentra_rules.domain.errors import InputError, RunError
 from zentra_rules.domain.limits import DEFAULT_LIMITS
 from zentra_rules.domain.plan import Plan
@@ -44,15 +44,28 @@ def _untimed() -> float:
     return 0.0
 
 
+@dataclass(frozen=True)
+class Touch:
+    """A record one statement created (`field` None) or changed: the field before and after."""
+
+    kind: str
+    record_id: str
+    field: str | None = None
+    old: Any = None
+    new: Any = None
+
+
 @dataclass
 class Step:
-    """One executed instruction: its effect, when it started and how long it took."""
+    """One executed instruction: its effect, when it started and how long it took, and the
+    records it created or changed (as the run saw them)."""
 
     pc: int
     effect: Record | None
     started_at: datetime
     duration_ms: float
     error: str | None = None
+    touched: list[Touch] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +106,7 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
             machine.deliver(event)
     # What the records are now (after the fresh read): a slice writes only what it changes.
     before = {(k, str(i)): copy.deepcopy(r) for k, i, r in views(plan, machine.st)}
+    seen = copy.deepcopy(before)   # the records as the last statement left them
     steps: list[Step] = []
     clock = timer or _untimed
     began = clock()
@@ -118,8 +132,12 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
                         step.effect, step.error = None, f"line {plan.code[pc].line}: {exc}"
                     else:
                         before[("ticket", str(answer["id"]))] = copy.deepcopy(answer)
+                        seen[("ticket", str(answer["id"]))] = copy.deepcopy(answer)
+                        step.touched.append(Touch("ticket", str(answer["id"])))
                 else:
                     world.apply(effect, now)
+                    if effect["verb"] == "set" or (effect["verb"], effect["object"]) in FIELD_STATEMENTS:
+                        step.touched += _changed(plan, machine.st, seen, effect)
             except (RunError, InputError) as exc:
                 step.duration_ms = round((clock() - mark) * 1000, 3)
                 step.error = str(exc)
@@ -129,6 +147,39 @@ def drive(plan: Plan, state: vm.State, events: Sequence[Record | None], now: dat
         steps[-1].error = machine.st["reason"]    # the statement the run failed at
     _save(plan, machine.st, before, now, world)
     return Outcome(machine.st, steps)
+
+
+def _changed(plan: Plan, state: vm.State, seen: dict[tuple[str, str], Record],
+             effect: Record) -> list[Touch]:
+    """The fields one statement changed, on whichever record it changed (and `seen` moved on).
+    A `set` of a dotted field below `custom` names that field, not the whole `custom`."""
+    path = str(effect["object"])
+    head, _, rest = path.partition(".")
+    if rest and isinstance(state["vars"].get(head), dict):
+        path = rest   # `set laptop.status`: the field of the ticket bound to `laptop`
+    out = []
+    for kind, record_id, record in views(plan, state):
+        if record_id is None:
+            continue
+        key = (kind, str(record_id))
+        old = seen.get(key) or {}
+        changed = differences(old, record)
+        if not changed:
+            continue
+        for name, value in changed.items():
+            if "." in path and path.split(".")[0] == name:
+                out.append(Touch(kind, str(record_id), path, _dig(old, path), _dig(record, path)))
+            else:
+                out.append(Touch(kind, str(record_id), name, copy.deepcopy(old.get(name)), value))
+        seen[key] = copy.deepcopy(record)
+    return out
+
+
+def _dig(record: Record, path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return copy.deepcopy(value)
 
 
 def _later(now: datetime, seconds: float) -> datetime:

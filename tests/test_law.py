@@ -193,7 +193,7 @@ class Law:
         run = rig.store.runs.executions(workflow=f"law-{n}")[0]
         self._drive(run["id"], timeline, start + HORIZON)
         run = rig.store.runs.execution(run["id"])
-        rig.store.definitions.activate(f"law-{n}", None)
+        rig.store.definitions.activate(f"law-{n}", None, rig.clock.now())
 
         created = [run["state"]["vars"][name]["id"] for name in _created_order(run["state"])]
         records = rig.engine.directory(plans, "ticket.created", ticket)

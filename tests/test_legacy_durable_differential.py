@@ -49,7 +49,7 @@ def durable_outcome(rig: Rig, rules_doc: list[Rule] | Rule, event_name: str, tic
         if not changes or (event_name == "ticket.status_changed" and "status" not in changes) \
                 or ("status" in changes and changes["status"] is None):   # the desk keeps one
             for d in published:
-                rig.store.definitions.activate(d["name"], None)
+                rig.store.definitions.activate(d["name"], None, rig.clock.now())
             return None          # no such event happens to this ticket
         record = rig.engine.update_ticket(record["id"], changes)
         desk_fields = ("updatedAt",)
@@ -58,11 +58,11 @@ def durable_outcome(rig: Rig, rules_doc: list[Rule] | Rule, event_name: str, tic
         if same or (event_name == "ticket.status_changed"
                     and record.get("status") == before.get("status")):
             for d in published:   # as stored (a missing status is `new`), nothing changed
-                rig.store.definitions.activate(d["name"], None)
+                rig.store.definitions.activate(d["name"], None, rig.clock.now())
             return None
     rig.settle()
     for d in published:
-        rig.store.definitions.activate(d["name"], None)
+        rig.store.definitions.activate(d["name"], None, rig.clock.now())
     stored = rig.ticket(record["id"])
     expected, _ = legacy_outcome(rule_list, event_name, record, before)
     runs = [r for r in rig.store.runs.executions(ticket=record["id"])

@@ -25,7 +25,7 @@ from zentra_rules.domain.config import Config
 from zentra_rules.domain.errors import DeliveryError, InputError, NotFoundError
 from zentra_rules.domain.evaluation import explain
 from zentra_rules.domain.plan import Plan
-from zentra_rules.domain.schema import TRIGGERS
+from zentra_rules.domain.schema import RECORD_KINDS, TRIGGERS
 
 # The events every write of a record emits (assets and changes: not triggers, only notices).
 RECORD_UPDATES = ("ticket.updated", "asset.updated", "change.updated")
@@ -178,7 +178,7 @@ class Engine:
             fired = matcher.decide(trigger, subject, data, now)
         runnable: list[int] = []
         with self.store.tx():
-            if not self.store.events.mark_processed(event_id, now):
+            if not self.store.events.mark_processed(event_id, now, data.get("$records")):
                 return []
             for plan, tree in fired:
                 status, reason = self._admit(plan, event, now)
@@ -188,6 +188,8 @@ class Engine:
                     subject_id=event["subject_id"], cascade=event["cascade"],
                     inputs={"data": data, "explain": tree}, state=None, status=status,
                     reason=reason, finished_at=None if status == "runnable" else now)
+                self.store.links.add(_subject_link(execution, event["subject_kind"],
+                                                   event["subject_id"], now))
                 self.store.audit.write("execution." + ("started" if status == "runnable" else status),
                                  now, {"workflow": plan.name, "event": event_id,
                                        "reason": reason}, execution, _subject_key(event))
@@ -240,6 +242,7 @@ class Engine:
                 state=None, status="runnable" if tree["value"] else "skipped",
                 reason=None if tree["value"] else "its condition does not hold for this ticket",
                 finished_at=None if tree["value"] else now)
+            self.store.links.add(_subject_link(execution, "ticket", ticket["id"], now))
             self.store.audit.write("execution." + ("started" if tree["value"] else "skipped"), now,
                              {"workflow": name, "actor": actor}, execution, f"ticket:{ticket['id']}")
         self.queue.advance(execution)
@@ -264,6 +267,15 @@ class Engine:
     def sweep(self) -> dict[str, int]:
         return sweeper.sweep(store=self.store, plans=self.plans, queue=self.queue,
                              clock=self.clock, grace=self.config.lease_seconds)
+
+
+def _subject_link(execution: int, kind: str | None, record_id: str | None,
+                  now: datetime) -> list[dict[str, Any]]:
+    """The link of a new execution to the record it runs on (none for a webhook or cron run)."""
+    if kind not in RECORD_KINDS or record_id is None:
+        return []
+    return [{"execution": execution, "kind": kind, "record_id": record_id, "role": "subject",
+             "at": now}]
 
 
 def _subject_key(event: dict[str, Any]) -> str | None:

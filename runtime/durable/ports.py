@@ -92,8 +92,10 @@ class EventPort(Protocol):
 
     def event(self, event_id: int) -> Record | None: ...
 
-    def mark_processed(self, event_id: int, now: datetime) -> bool:
-        """Compare-and-set: exactly one processor turns an event into executions."""
+    def mark_processed(self, event_id: int, now: datetime,
+                       records: dict[str, Any] | None = None) -> bool:
+        """Compare-and-set: exactly one processor turns an event into executions; `records` are
+        the records its subject referred to then (what the conditions read besides it)."""
         ...
 
     def unprocessed_events(self, before: datetime) -> list[int]:
@@ -202,6 +204,16 @@ class RunPort(Protocol):
     def add_steps(self, rows: list[dict[str, Any]]) -> None: ...
 
 
+class LinkPort(Protocol):
+    """Which executions ran on, created or changed which records."""
+
+    def add(self, rows: list[Record]) -> None:
+        """Link executions to records: each row `{"execution", "kind", "record_id", "role",
+        "at"}`, with `pc`, `line`, `statement`, `instruction`, `field`, `old`, `new` where they
+        apply (inside the caller's transaction)."""
+        ...
+
+
 class AuditPort(Protocol):
     """The audit log."""
 
@@ -279,6 +291,8 @@ class Store(Protocol):
     def definitions(self) -> DefinitionPort: ...
     @property
     def runs(self) -> RunPort: ...
+    @property
+    def links(self) -> LinkPort: ...
     @property
     def audit(self) -> AuditPort: ...
     @property

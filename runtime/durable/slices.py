@@ -100,6 +100,7 @@ def _slice(execution_id: int, store: Store, plans: Plans, queue: Queue, now: dat
                                 "terminate" if status == "terminated" else "resumed")
             store.runs.replace_watches(execution_id, watched(plan, ex, state, waits))
             store.runs.add_steps(_rows(plan, ex, outcome.steps))
+            store.links.add(_links(plan, ex, outcome.steps))
             if status not in ("waiting", "runnable"):
                 store.audit.write(f"execution.{status}", now, {"workflow": ex["definition"],
                                                          "reason": state.get("reason")},
@@ -127,6 +128,30 @@ def _rows(plan: Plan, ex: dict[str, Any], steps: list[Step]) -> list[dict[str, A
                         else _output(plan, steps, i)),
              "started_at": step.started_at, "duration_ms": step.duration_ms}
             for i, step in enumerate(steps)]
+
+
+def _links(plan: Plan, ex: dict[str, Any], steps: list[Step]) -> list[dict[str, Any]]:
+    """The records the slice's statements created or changed, each with its statement."""
+    return [{"execution": ex["id"], "kind": t.kind, "record_id": t.record_id,
+             "role": "created" if t.field is None else "changed", "pc": step.pc,
+             "line": plan.code[step.pc].line, "statement": statement(plan, step.pc),
+             "instruction": plan.describe(step.pc), "field": t.field, "old": t.old,
+             "new": t.new, "at": step.started_at}
+            for step in steps for t in step.touched]
+
+
+def statement(plan: Plan, pc: int) -> str:
+    """The statement of instruction `pc` as its script has it (with the lines it continues on
+    after a trailing comma); the instruction itself for a plan that kept no source."""
+    lines = plan.source.splitlines()
+    at = plan.code[pc].line - plan.line
+    if not 0 <= at < len(lines):
+        return plan.describe(pc)
+    parts = [lines[at].strip()]
+    while parts[-1].endswith(",") and at + 1 < len(lines):
+        at += 1
+        parts.append(lines[at].strip())
+    return " ".join(parts)
 
 
 def _fail(store: Store, owner: str, ex: dict[str, Any], now: datetime, reason: str,

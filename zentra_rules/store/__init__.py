@@ -1,7 +1,7 @@
 """The one gateway to the database: peewee is used here and nowhere else.
 
-`Store` is a facade over one part per thing stored (records, events, definitions, runs,
-approvals, outbox, webhooks, tokens, audit); every part shares the one database and its
+`Store` is a facade over one part per thing stored (records, events, definitions, runs, record
+links, approvals, outbox, webhooks, tokens, audit); every part shares the one database and its
 transactions (`Store.tx`)."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from zentra_rules.store.audit import Audit
 from zentra_rules.store.db import open_database
 from zentra_rules.store.definitions import Definitions
 from zentra_rules.store.events import Events
+from zentra_rules.store.links import Links
 from zentra_rules.store.outbox import Outbox
 from zentra_rules.store.records import Records
 from zentra_rules.store.runs import Runs
@@ -37,6 +38,7 @@ class Store:
         self.definitions = Definitions(db)
         self.audit = Audit(db)
         self.runs = Runs(db)
+        self.links = Links(db)
         self.approvals = Approvals(db, self.records, self.audit, self.runs)
         self.outbox = Outbox(db)
         self.webhooks = Webhooks(db)

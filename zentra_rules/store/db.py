@@ -9,9 +9,18 @@ import peewee as pw
 from playhouse.db_url import connect
 
 from zentra_rules.domain.errors import InputError
-from zentra_rules.store.models import APPEND_ONLY, MODELS, Meta, proxy
+from zentra_rules.store.models import (
+    APPEND_ONLY,
+    MODELS,
+    Activation,
+    Definition,
+    DefinitionVersion,
+    Meta,
+    proxy,
+)
 
-SCHEMA_VERSION = 1
+# 2: the activation history, record links, the records an event was matched with.
+SCHEMA_VERSION = 2
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -59,6 +68,24 @@ def migrate(db: pw.Database) -> None:
             elif int(row.value) > SCHEMA_VERSION:
                 raise InputError(f"the database has schema version {row.value}, newer than this "
                                  f"engine's {SCHEMA_VERSION}: upgrade the engine")
+            elif int(row.value) < SCHEMA_VERSION and Meta.update(value=str(SCHEMA_VERSION)).where(
+                    Meta.key == "schema_version", Meta.value == row.value).execute():
+                # Compare-and-set: of many processes starting at once, one upgrades.
+                _upgrade(db, int(row.value))
+
+
+def _upgrade(db: pw.Database, version: int) -> None:
+    """Bring a database of an older schema version up to this one (inside the transaction)."""
+    if version < 2:
+        if "records" not in {c.name for c in db.get_columns("event")}:
+            db.execute_sql("ALTER TABLE event ADD COLUMN records TEXT")
+        # The history starts now: each active version counts as active since it was published.
+        for d in Definition.select().where(Definition.active_version.is_null(False)):
+            v = DefinitionVersion.get_or_none(DefinitionVersion.definition == d.name,
+                                              DefinitionVersion.version == d.active_version)
+            if v is not None:
+                Activation.create(definition=d.name, version=v.version, version_row=v.id,
+                                  kind=d.kind, active_from=v.created_at, active_until=None)
 
 
 def _append_only(db: pw.Database) -> None:

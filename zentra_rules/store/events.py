@@ -62,9 +62,22 @@ class Events:
             query = query.where(Event.at < until)
         return [_event(e) for e in query]
 
-    def mark_processed(self, event_id: int, now: datetime) -> bool:
-        """Compare-and-set: exactly one processor turns an event into executions."""
-        return bool(Event.update(processed_at=now).where(
+    def on_record(self, kind: str, record_id: str, *, after: int | None = None,
+                  limit: int | None = None) -> list[Record]:
+        """The events that happened to one record, oldest first (`after`: an event id)."""
+        query = Event.select().where(Event.subject_kind == kind,
+                                     Event.subject_id == str(record_id)).order_by(Event.id)
+        if after is not None:
+            query = query.where(Event.id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_event(e) for e in query]
+
+    def mark_processed(self, event_id: int, now: datetime,
+                       records: dict[str, Any] | None = None) -> bool:
+        """Compare-and-set: exactly one processor turns an event into executions; `records` are
+        the records its subject referred to then (what the conditions read besides it)."""
+        return bool(Event.update(processed_at=now, records=records or None).where(
             Event.id == event_id, Event.processed_at.is_null()).execute())
 
     def unprocessed_events(self, before: datetime) -> list[int]:
@@ -86,4 +99,5 @@ def _event(e: Event) -> Record:
     return {"id": e.id, "name": e.name, "qualifier": e.qualifier, "subject_kind": e.subject_kind,
             "subject_id": e.subject_id, "subject": e.subject, "previous": e.previous,
             "cascade": e.cascade, "actor": e.actor, "at": e.at, "execution": e.execution,
-            "processed": e.processed_at is not None, "processed_at": e.processed_at}
+            "processed": e.processed_at is not None, "processed_at": e.processed_at,
+            "records": e.records}

@@ -134,6 +134,21 @@ class DefinitionVersion(Base):
         indexes = ((("definition", "version"), True),)
 
 
+class Activation(Base):
+    """Which version of a definition was active from when until when (None: still active).
+
+    Written whenever activation changes (publish, activate, deactivate), so the versions an
+    event was matched against can be found again at any age."""
+
+    definition = pw.CharField(max_length=200, index=True)
+    version = pw.IntegerField()
+    version_row = pw.IntegerField()          # the DefinitionVersion's id (its plan)
+    kind = pw.CharField(max_length=20)
+    active_from = UTCField(index=True)
+    active_until = UTCField(null=True, index=True)
+    actor = pw.CharField(max_length=200, null=True)
+
+
 class AutomationRule(Base):
     id = pw.CharField(primary_key=True, max_length=100)
     data = JSONField()
@@ -155,6 +170,12 @@ class Event(Base):
     execution = pw.IntegerField(null=True)   # the execution whose effect caused it
     at = UTCField()
     processed_at = UTCField(null=True, index=True)
+    # The records the subject referred to when the event was matched (requester, manager, asset):
+    # the data a definition's condition read, kept so a miss can be explained at any age.
+    records = JSONField(null=True)
+
+    class Meta:
+        indexes = ((("subject_kind", "subject_id"), False),)
 
 
 class Execution(Base):
@@ -180,6 +201,29 @@ class Execution(Base):
     created_at = UTCField(index=True)
     updated_at = UTCField()
     finished_at = UTCField(null=True)
+
+
+class RecordLink(Base):
+    """An execution and a record it ran on (`subject`), created or changed: append-only.
+
+    A `created` or `changed` row names the statement (pc, source line, its text) and, for a
+    change, the field with its value before and after."""
+
+    execution = pw.IntegerField(index=True)
+    kind = pw.CharField(max_length=20)       # ticket | asset | change
+    record_id = pw.CharField(max_length=100)
+    role = pw.CharField(max_length=20)       # subject | created | changed
+    pc = pw.IntegerField(null=True)
+    line = pw.IntegerField(null=True)
+    statement = pw.TextField(null=True)
+    instruction = pw.TextField(null=True)
+    field = pw.CharField(max_length=200, null=True)
+    old = JSONField(null=True)
+    new = JSONField(null=True)
+    at = UTCField()
+
+    class Meta:
+        indexes = ((("kind", "record_id"), False),)
 
 
 class Step(Base):
@@ -309,7 +353,7 @@ class ApiToken(Base):
 
 MODELS: list[type[Base]] = [
     Meta, User, Team, Ticket, TicketNote, TicketLink, TicketHistory, Asset, Change, Definition,
-    DefinitionVersion, AutomationRule, Event, Execution, Step, Wait, Watch, ApprovalRequest,
-    ApprovalDecision, AuditLog, Outbox, WebhookEndpoint, InboundDelivery, ApiToken,
+    DefinitionVersion, Activation, AutomationRule, Event, Execution, RecordLink, Step, Wait, Watch,
+    ApprovalRequest, ApprovalDecision, AuditLog, Outbox, WebhookEndpoint, InboundDelivery, ApiToken,
 ]
-APPEND_ONLY = ("approval_decision", "audit_log")
+APPEND_ONLY = ("approval_decision", "audit_log", "record_link")

@@ -13,6 +13,7 @@ from zentra_rules.domain.values import as_datetime, iso
 from zentra_rules.store.models import (
     DefinitionVersion,
     Execution,
+    RecordLink,
     Step,
     Wait,
     Watch,
@@ -194,14 +195,17 @@ class Runs:
                    status: str | None = None, limit: int = 100, *, before: int | None = None,
                    version: int | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> list[Record]:
-        """Newest first; `before` an execution id (keyset paging: rows added meanwhile have
-        higher ids, so a page never repeats or skips one); `since`/`until` bound `created_at`
-        (inclusive, exclusive)."""
+        """Newest first; `ticket`: those that ran on, created or changed it; `before` an
+        execution id (keyset paging: rows added meanwhile have higher ids, so a page never repeats
+        or skips one); `since`/`until` bound `created_at` (inclusive, exclusive)."""
         query = Execution.select(Execution.id).order_by(Execution.id.desc()).limit(limit)
         if before is not None:
             query = query.where(Execution.id < before)
-        if ticket is not None:
-            query = query.where(Execution.subject_kind == "ticket", Execution.subject_id == ticket)
+        if ticket is not None:   # ran on it, created it or changed it (its record links)
+            linked = RecordLink.select(RecordLink.execution).where(
+                RecordLink.kind == "ticket", RecordLink.record_id == str(ticket))
+            query = query.where(((Execution.subject_kind == "ticket")
+                                 & (Execution.subject_id == ticket)) | Execution.id.in_(linked))
         if workflow is not None:
             query = query.where(Execution.definition == workflow)
         if version is not None:
@@ -215,6 +219,45 @@ class Runs:
             query = query.where(Execution.created_at < until)
         return [self._readable(e.id) for e in query]
 
+    def on_subject(self, kind: str, record_id: str) -> list[int]:
+        """The executions that ran with this record as their subject, oldest first."""
+        return [e.id for e in Execution.select(Execution.id).where(
+            Execution.subject_id == str(record_id), Execution.subject_kind == kind)
+            .order_by(Execution.id)]
+
+    def summaries(self, *, ids: list[int] | None = None,
+                  events: list[int] | None = None) -> list[Record]:
+        """Executions in brief, oldest first: by id, or those the given events started. Each
+        with its definition and version, status, event, the path it took, and the data and
+        explain tree it started with (what a timeline shows of a run)."""
+        if not ids and not events:
+            return []
+        brief = (Execution.id, Execution.definition, Execution.version, Execution.kind,
+                 Execution.trigger, Execution.event, Execution.status, Execution.reason,
+                 Execution.subject_kind, Execution.subject_id, Execution.created_at,
+                 Execution.finished_at, DefinitionVersion.version.alias("number"))
+        query = (Execution.select(*brief)
+                 .join(DefinitionVersion, on=(Execution.version == DefinitionVersion.id))
+                 .order_by(Execution.id))
+        query = query.where(Execution.id.in_(ids)) if ids else query.where(
+            Execution.event.in_(events))
+        out = []
+        for e in query.objects():
+            try:   # the JSON columns one row at a time: a poisoned row is shown as such
+                row = Execution.select(Execution.inputs, Execution.state).where(
+                    Execution.id == e.id).get()
+                inputs, path = row.inputs, list((row.state or {}).get("path") or [])
+            except (ValueError, TypeError, pw.DataError) as exc:
+                out.append(unreadable(e.id, exc))
+                continue
+            out.append({"id": e.id, "workflow": e.definition, "version": e.number,
+                        "version_id": e.version_id, "kind": e.kind, "trigger": e.trigger,
+                        "event": e.event_id, "status": e.status, "reason": e.reason,
+                        "subject": {"kind": e.subject_kind, "id": e.subject_id},
+                        "inputs": inputs, "path": path, "created_at": iso(e.created_at),
+                        "finished_at": iso(e.finished_at) if e.finished_at else None})
+        return out
+
     def _readable(self, execution_id: int) -> Record:
         """One execution of a listing; a row that cannot be read is reported in its own entry
         (and logged), so that one poisoned row cannot take the whole audit trail down."""
@@ -224,14 +267,16 @@ class Runs:
             return unreadable(execution_id, exc)
 
     def execution(self, execution_id: int) -> Record:
-        row = Execution.get_or_none(Execution.id == execution_id)
-        if row is None:
+        """One execution with its steps; a row that cannot be read is `{"id", "error"}`."""
+        if not Execution.select(Execution.id).where(Execution.id == execution_id).exists():
             raise NotFoundError(f"no execution {execution_id}")
-        out = self._execution(row)
+        out = self._readable(execution_id)
+        if "error" in out:
+            return out
         out["steps"] = [{"slice": s.slice, "attempt": s.attempt, "pc": s.pc, "line": s.line,
                          "instruction": s.instruction, "output": s.output,
                          "started_at": iso(s.started_at), "duration_ms": s.duration_ms}
-                        for s in Step.select().where(Step.execution == row.id).order_by(Step.id)]
+                        for s in Step.select().where(Step.execution == execution_id).order_by(Step.id)]
         return out
 
     @staticmethod
