@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -66,22 +67,27 @@ API: list[tuple[str, str, tuple[str, ...], Any, bool, int]] = [
     ("POST", "/api/tickets", AGENT, h.create_ticket, True, 201),
     ("GET", "/api/tickets/{id}", AGENT, h.get_ticket, False, 200),
     ("PATCH", "/api/tickets/{id}", AGENT, h.patch_ticket, True, 200),
+    ("GET", "/api/tickets/{id}/timeline", AGENT, h.ticket_timeline, False, 200),
     ("POST", "/api/assets", AGENT, h.create_asset, True, 201),
     ("GET", "/api/assets/{id}", AGENT, h.get_asset, False, 200),
     ("PATCH", "/api/assets/{id}", AGENT, h.patch_asset, True, 200),
+    ("GET", "/api/assets/{id}/timeline", AGENT, h.asset_timeline, False, 200),
     ("POST", "/api/changes", AGENT, h.create_change, True, 201),
     ("GET", "/api/changes/{id}", AGENT, h.get_change, False, 200),
     ("PATCH", "/api/changes/{id}", AGENT, h.patch_change, True, 200),
+    ("GET", "/api/changes/{id}/timeline", AGENT, h.change_timeline, False, 200),
     ("POST", "/api/users", ADMIN, h.create_user, True, 201),
     ("POST", "/api/scenarios/{name}/run", AGENT, h.run_scenario, True, 201),
     ("GET", "/api/executions", ANY, h.executions, False, 200),
     ("GET", "/api/executions/{id}", ANY, h.execution, False, 200),
+    ("GET", "/api/executions/{id}/graph", ANY, h.execution_graph, False, 200),
     ("GET", "/api/events", ANY, h.events, False, 200),
     ("GET", "/api/approvals", ANY, h.approvals, False, 200),
     ("POST", "/api/approvals/{id}/decide", ANY, h.decide, True, 200),
     ("POST", "/api/webhooks/inbound", ADMIN, h.inbound_endpoint, True, 201),
     ("POST", "/api/webhooks/outbound", ADMIN, h.outbound_endpoint, True, 201),
     ("POST", "/api/automation-rules", ADMIN, h.create_rule, True, 201),
+    ("GET", "/api/automation-rules/{id}", ADMIN, h.rule, False, 200),
     ("GET", "/api/automation-rules/{id}/zflow", ADMIN, h.rule_zflow, False, 200),
     ("POST", "/api/tokens", ADMIN, h.create_token, True, 201),
     ("GET", "/api/tokens", ADMIN, h.tokens, False, 200),
@@ -114,9 +120,17 @@ async def playground(request: Request) -> Response:
 
 
 async def static(request: Request) -> Response:
-    name = request.path_params["file"]
-    path = (STATIC / name).resolve()
-    if path.parent != STATIC.resolve() or not path.is_file():
+    return _static_file(STATIC, request.path_params["file"])
+
+
+async def vendored(request: Request) -> Response:
+    return _static_file(STATIC / "vendor", request.path_params["file"])
+
+
+def _static_file(folder: Path, name: str) -> Response:
+    """A file of `folder` itself (never of a folder above or below it), with its media type."""
+    path = (folder / name).resolve()
+    if path.parent != folder.resolve() or not path.is_file():
         return error_response(NotFoundError(f"no file {name}"))
     # Browsers refuse an ES module served as anything but JavaScript, whatever the OS guesses.
     media = {".js": "text/javascript", ".css": "text/css", ".json": "application/json",
@@ -192,6 +206,7 @@ def create_app(config: Config, clock: Clock | None = None, huey: Huey | None = N
     routes += [Route("/hooks/{name}", inbound_hook, methods=["POST"]),
                Route("/playground", playground, methods=["GET"]),
                Route("/playground/static/{file}", static, methods=["GET"]),
+               Route("/playground/static/vendor/{file}", vendored, methods=["GET"]),
                Route("/openapi.json", openapi, methods=["GET"])]
     return Starlette(routes=routes, lifespan=lifespan,
                      exception_handlers={HTTPException: not_found, Exception: crashed})

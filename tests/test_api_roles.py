@@ -73,12 +73,17 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], int, Build]] = {
     ("GET", "/api/tickets/{id}"): (AGENTS, 200, lambda w, who: (f"/api/tickets/{w.ticket}", None)),
     ("PATCH", "/api/tickets/{id}"): (
         AGENTS, 200, lambda w, who: (f"/api/tickets/{w.ticket}", {"priority": "high"})),
+    ("GET", "/api/tickets/{id}/timeline"): (
+        AGENTS, 200, lambda w, who: (f"/api/tickets/{w.ticket}/timeline", None)),
     ("POST", "/api/assets"): (AGENTS, 201, lambda w, who: ("/api/assets", {"id": f"asset-{_slug(who)}"})),
     ("GET", "/api/assets/{id}"): (AGENTS, 200, lambda w, who: ("/api/assets/A-1", None)),
     ("PATCH", "/api/assets/{id}"): (AGENTS, 200, lambda w, who: ("/api/assets/A-1", {"name": who})),
+    ("GET", "/api/assets/{id}/timeline"): (AGENTS, 200, lambda w, who: ("/api/assets/A-1/timeline", None)),
     ("POST", "/api/changes"): (AGENTS, 201, lambda w, who: ("/api/changes", {"id": f"chg-{_slug(who)}"})),
     ("GET", "/api/changes/{id}"): (AGENTS, 200, lambda w, who: ("/api/changes/CHG-1", None)),
     ("PATCH", "/api/changes/{id}"): (AGENTS, 200, lambda w, who: ("/api/changes/CHG-1", {"title": who})),
+    ("GET", "/api/changes/{id}/timeline"): (
+        AGENTS, 200, lambda w, who: ("/api/changes/CHG-1/timeline", None)),
     ("POST", "/api/users"): (ADMIN_ONLY, 201, lambda w, who: ("/api/users", {"id": f"made-by-{_slug(who)}"})),
     ("POST", "/api/scenarios/{name}/run"): (AGENTS, 201, lambda w, who: (
         "/api/scenarios/close-as-duplicate/run", {"ticket": w.duplicate[who]})),
@@ -96,6 +101,8 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], int, Build]] = {
         "id": f"ar-{_slug(who)}", "title": "never fires", "event": "ticket.created",
         "conditions": {"all": [{"field": "category", "operator": "is", "value": "never"}]},
         "actions": [{"type": "add_internal_note", "value": "x"}]})),
+    ("GET", "/api/automation-rules/{id}"): (
+        ADMIN_ONLY, 200, lambda w, who: ("/api/automation-rules/ar-seed", None)),
     ("GET", "/api/automation-rules/{id}/zflow"): (
         ADMIN_ONLY, 200, lambda w, who: ("/api/automation-rules/ar-seed/zflow", None)),
     ("POST", "/api/tokens"): (ADMIN_ONLY, 201, lambda w, who: ("/api/tokens", {"role": "viewer"})),

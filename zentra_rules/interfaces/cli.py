@@ -1,5 +1,6 @@
 """The `zentra` command line: check, compile, dry-run and translate scripts; publish, run the
-worker and manage tokens on the configured database (`serve` comes from `server.py`)."""
+worker, manage tokens and ask why workflows ran on a ticket, on the configured database (`serve`
+comes from `server.py`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from zentra_rules.domain.config import Config, load
 from zentra_rules.domain.errors import CompileError, InputError, ZentraError
 from zentra_rules.domain.values import as_datetime
 from zentra_rules.interfaces.process import App, open_app
+from zentra_rules.interfaces.timeline import timeline
 from zentra_rules.interfaces.tracetext import render_trace
+from zentra_rules.interfaces.whytext import render_why
 
 # What `zentra serve` runs: the HTTP service on a configuration, a host and a port.
 Serve = Callable[[Config, str, int], None]
@@ -159,6 +162,20 @@ def cmd_revoke(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def cmd_why(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Why each workflow did or did not run on a ticket, from what the desk stored."""
+    app = _app(args)
+    found = timeline(app.store, app.engine.plans.plan, "ticket", args.ticket,
+                     workflow=args.workflow)
+    found.pop("more", None)
+    found.pop("last_event", None)
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False), file=out)
+    else:
+        print(render_why(found), file=out)
+    return 0
+
+
 def cmd_translate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Legacy rules to zflow: one rule as its own workflow; a list as per-event workflows."""
     doc = _read_json(args.file)
@@ -255,6 +272,12 @@ def build_parser(serve: Serve | None = None) -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--author", default="cli", help="recorded as the versions' author")
     p.set_defaults(func=cmd_publish)
+    p = sub.add_parser("why", help="why each workflow ran or did not on a ticket's events")
+    common(p)
+    p.add_argument("ticket", metavar="TICKET-ID")
+    p.add_argument("--workflow", metavar="NAME", help="only this workflow")
+    p.add_argument("--json", action="store_true", help="print the timeline as JSON")
+    p.set_defaults(func=cmd_why)
     p = sub.add_parser("token", help="API tokens")
     tsub = p.add_subparsers(dest="token_command", required=True)
     p = tsub.add_parser("create", help="print a new API token")

@@ -16,13 +16,14 @@ import runtime
 from compiler import compile_text
 from compiler.legacy import load_rules, translate, translate_rule
 from runtime.trace import stored_trace
-from zentra_rules.domain import jsonlimits
+from zentra_rules.domain import jsonlimits, plangraph
 from zentra_rules.domain.errors import CompileError, InputError, NotFoundError, ZentraError
 from zentra_rules.domain.plan import Op
 from zentra_rules.domain.schema import RECORDS, TRIGGERS
 from zentra_rules.domain.values import as_datetime, iso
 from zentra_rules.integrations.webhooks import new_secret, sign
 from zentra_rules.interfaces.api.http import Call, HTTPError, need
+from zentra_rules.interfaces.timeline import timeline
 from zentra_rules.interfaces.web import SAMPLES
 from zentra_rules.store.runs import unreadable
 
@@ -74,7 +75,14 @@ def publish(call: Call) -> dict[str, Any]:
 
 
 def definitions(call: Call) -> dict[str, Any]:
-    return {"definitions": _state(call).store.definitions.listing()}
+    """The definitions and their active versions (`at`: the versions active at that time)."""
+    at = _time(call.query.get("at"), "at")
+    store = _state(call).store
+    if at is None:
+        return {"definitions": store.definitions.listing()}
+    return {"at": iso(at), "definitions": [
+        {"name": a["name"], "kind": a["kind"], "active_version": a["version"]}
+        for a in store.definitions.active_at(at)]}
 
 
 def definition(call: Call) -> dict[str, Any]:
@@ -85,12 +93,16 @@ def activate(call: Call) -> dict[str, Any]:
     version = need(call.body, "version", int)
     if not 1 <= version <= 2**31:
         raise NotFoundError(f"`{call.params['name']}` has no version {version}")
-    _state(call).store.definitions.activate(call.params["name"], version)
+    state = _state(call)
+    state.store.definitions.activate(call.params["name"], version, state.engine.clock.now(),
+                                     call.actor)
     return {"name": call.params["name"], "active_version": version}
 
 
 def deactivate(call: Call) -> dict[str, Any]:
-    _state(call).store.definitions.activate(call.params["name"], None)
+    state = _state(call)
+    state.store.definitions.activate(call.params["name"], None, state.engine.clock.now(),
+                                     call.actor)
     return {"name": call.params["name"], "active_version": None}
 
 
@@ -126,6 +138,9 @@ def dry_run(call: Call) -> dict[str, Any]:
     by_name = {p.name: p for p in plans}
     trace["disassembly"] = {r["workflow"]: by_name[r["workflow"]].disassemble(mark=set(r["path"]))
                             for r in trace["runs"] if r["workflow"] in by_name}
+    # One run per definition in a dry run, so each graph can carry that run's path.
+    trace["graphs"] = {r["workflow"]: plangraph.mark(plangraph.graph(by_name[r["workflow"]]), r)
+                       for r in trace["runs"] if r["workflow"] in by_name}
     return trace  # type: ignore[no-any-return]
 
 
@@ -217,6 +232,8 @@ def _with_trace(call: Call, run: dict[str, Any]) -> dict[str, Any]:
         return run
     if "steps" not in run:
         run = engine.store.runs.execution(run["id"])
+        if "error" in run:
+            return run
     view = {k: v for k, v in run.items() if k not in ("state", "version_id")}
     view["trace"] = stored_trace(run, engine.plan_of(run))
     return view
@@ -324,8 +341,60 @@ def _time(value: str | None, name: str) -> datetime | None:
     return at
 
 
+def _timeline(call: Call, kind: str) -> dict[str, Any]:
+    """A record's events, oldest first, a page at a time, each with the definitions its trigger
+    named (fired or not, and why), and every execution linked to the record."""
+    q = call.query
+    limit = _number(q.get("limit"), "limit")
+    limit = PAGE if limit is None else limit
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"`limit` is 1 to {MAX_PAGE}, not {limit}")
+    engine = _state(call).engine
+    found = timeline(_state(call).store, engine.plans.plan, kind, call.params["id"],
+                     workflow=q.get("workflow"), after=_cursor(q.get("cursor")), limit=limit)
+    more, last = found.pop("more"), found.pop("last_event")
+    found["next_cursor"] = _next_cursor(last) if more else None
+    return found
+
+
+def ticket_timeline(call: Call) -> dict[str, Any]:
+    """A ticket's timeline: why each workflow did or did not run on each of its events."""
+    return _timeline(call, "ticket")
+
+
+def asset_timeline(call: Call) -> dict[str, Any]:
+    """An asset's timeline: why each workflow did or did not run on each of its events."""
+    return _timeline(call, "asset")
+
+
+def change_timeline(call: Call) -> dict[str, Any]:
+    """A change record's timeline: why each workflow did or did not run on each of its events."""
+    return _timeline(call, "change")
+
+
+def _stored(call: Call) -> dict[str, Any]:
+    """The execution the path names, as stored; a row that cannot be read is a 409 (the
+    listing shows it in its own entry) — never a 500."""
+    run = _state(call).store.runs.execution(_int(call.params["id"], "execution"))
+    if "error" in run:
+        raise HTTPError(409, f"execution {call.params['id']} cannot be read: {run['error']}")
+    return run
+
+
 def execution(call: Call) -> dict[str, Any]:
-    return _with_trace(call, _state(call).store.runs.execution(_int(call.params["id"], "execution")))
+    return _with_trace(call, _stored(call))
+
+
+def execution_graph(call: Call) -> dict[str, Any]:
+    """The graph of an execution's plan version, marked with the path the execution took."""
+    stored = _stored(call)
+    run = _with_trace(call, stored)
+    trace = run["trace"]
+    drawn = plangraph.mark(plangraph.graph(_state(call).engine.plan_of(stored)), trace)
+    # What the graph's details read: the condition and every decision of the run.
+    return {"execution": run["id"], "workflow": run["workflow"], "version": run["version"],
+            "status": run["status"], "graph": drawn,
+            "run": {k: trace.get(k) for k in ("fired", "explain", "path", "timeline")}}
 
 
 # -- approvals ----------------------------------------------------------------------------
@@ -423,9 +492,50 @@ def create_rule(call: Call) -> dict[str, Any]:
                 published += state.engine.publish(result.plans, call.actor)
                 warnings += [d.to_dict() for d in result.warnings]
             elif name in {d["name"] for d in state.store.definitions.listing()}:
-                state.store.definitions.activate(name, None)
+                state.store.definitions.activate(name, None, state.engine.clock.now(), call.actor)
     return {"id": rule["id"], "event": rule["event"], "active": rule.get("active", True),
             "workflows": published, "warnings": warnings, "zflow": translate_rule(rule)}
+
+
+RULE_RUNS, MAX_RULE_RUNS = 20, 100
+
+
+def rule(call: Call) -> dict[str, Any]:
+    """A legacy rule as stored, with the recent runs of its translation: did it fire in each."""
+    state = _state(call)
+    found = state.store.definitions.rule(call.params["id"])
+    limit = _number(call.query.get("limit"), "limit")
+    limit = RULE_RUNS if limit is None else limit
+    if not 1 <= limit <= MAX_RULE_RUNS:
+        raise InputError(f"`limit` is 1 to {MAX_RULE_RUNS}, not {limit}")
+    name = f"legacy {found['event']}"
+    active = next((d["active_version"] for d in state.store.definitions.listing()
+                   if d["name"] == name), None)
+    runs = [_rule_run(call, run, found["id"])
+            for run in state.store.runs.executions(workflow=name, limit=limit)]
+    return {"id": found["id"], "event": found["event"], "active": found.get("active", True),
+            "rule": found, "workflow": {"name": name, "active_version": active}, "runs": runs}
+
+
+def _rule_run(call: Call, run: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    """One run of a translation as a rule sees it: fired or not, reached or not, and why;
+    `fired` is null in a run of a version the rule was not part of (inactive or not yet there)."""
+    if "error" in run:
+        return run
+    try:
+        engine = _state(call).engine
+        full = engine.store.runs.execution(run["id"])
+        if "error" in full:
+            return full
+        trace = stored_trace(full, engine.plan_of(full))
+    except (ValueError, TypeError, KeyError, ZentraError) as exc:
+        return unreadable(run["id"], exc)
+    mine = next((r for r in trace.get("rules") or [] if r["id"] == rule_id), None)
+    return {"execution": run["id"], "version": run["version"], "status": run["status"],
+            "created_at": run["created_at"], "subject": run["subject"],
+            "in_version": mine is not None, "fired": None if mine is None else mine["fired"],
+            "reached": None if mine is None else mine["reached"],
+            "explain": None if mine is None else mine["explain"]}
 
 
 def rule_zflow(call: Call) -> dict[str, Any]:

@@ -67,7 +67,10 @@ QUERIES: dict[str, list[str]] = {"executions": ["ticket", "workflow", "version",
                                                 "until", "limit", "cursor"],
                                  "events": ["name", "kind", "id", "execution", "since", "until", "limit",
                                             "cursor"],
-                                 "approvals": ["status"]}
+                                 "approvals": ["status"], "definitions": ["at"],
+                                 "rule": ["limit"],
+                                 **{f"{kind}_timeline": ["workflow", "limit", "cursor"]
+                                    for kind in ("ticket", "asset", "change")}}
 ERRORS = {"400": "malformed request (not JSON, bad header)", "401": "no or bad token",
           "403": "the token's role may not do this", "404": "no such record",
           "409": "conflicts with the current state", "413": "body over 1 MiB",
