@@ -8,7 +8,10 @@
  *   highlight.js zflow syntax highlighting
  *   editor.js    the editor, its gutter and markers, the live check
  *   controls.js  the "Try it" form: event, samples, JSON fields, approval outcomes
- *   render.js    dry-run results and executions: run cards, explain tree, actions, disassembly */
+ *   explain.js   the explain tree of a condition
+ *   graph.js     a plan as a graph (laid out by the vendored dagre), the path of a run marked
+ *   timeline.js  a record's timeline: its events, why each workflow ran or not, its executions
+ *   render.js    dry-run results and executions: run cards, actions, disassembly */
 import { $, el, clear, plural } from "./dom.js";
 import { api, forgetToken, onUnauthorized, saveToken, savedToken, setToken, hasToken } from "./api.js";
 import { initEditor, renderEditor, scheduleCheck, cancelCheck, setDiagnostics } from "./editor.js";
@@ -17,6 +20,7 @@ import {
 } from "./controls.js";
 import { setLanguage, editorRolesText } from "./language.js";
 import { resultsShell, problem, showResultsProblem, renderRuns, renderExecutions } from "./render.js";
+import { showTimeline } from "./timeline.js";
 
 /* ---------------------------------------------------------------------------------------
  * Sign-in
@@ -174,6 +178,17 @@ function showExecutions(ev) {
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Timeline view
+ * ------------------------------------------------------------------------------------- */
+function showRecordTimeline(ev) {
+  if (ev) ev.preventDefault();
+  var id = $("record-id").value.trim();
+  var box = $("timeline");
+  if (!id) { clear(box); box.appendChild(problem("Enter the id of a record.")); return; }
+  showTimeline(box, $("record-kind").value, id);
+}
+
+/* ---------------------------------------------------------------------------------------
  * Tabs
  * ------------------------------------------------------------------------------------- */
 function selectTab(tab) {
@@ -185,6 +200,7 @@ function selectTab(tab) {
     $(t.getAttribute("aria-controls")).hidden = !selected;
   });
   if (tab.id === "tab-executions") $("ticket-id").focus();
+  if (tab.id === "tab-timeline") $("record-id").focus();
 }
 
 function onTabKey(ev) {
@@ -217,6 +233,7 @@ function init() {
   $("run-form").addEventListener("submit", function (ev) { ev.preventDefault(); dryRun(); });
   $("publish").addEventListener("click", publish);
   $("executions-form").addEventListener("submit", showExecutions);
+  $("timeline-form").addEventListener("submit", showRecordTimeline);
   Array.prototype.forEach.call(document.querySelectorAll("[role=tab]"), function (tab) {
     tab.addEventListener("click", function () { selectTab(tab); });
     tab.addEventListener("keydown", onTabKey);

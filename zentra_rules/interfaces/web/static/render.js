@@ -2,6 +2,9 @@
  * the explain tree, actions, what a run waits for, the marked disassembly).
  * The same renderRun() serves both views because both read the one trace format (docs/trace.md). */
 import { $, el, clear, json, plural } from "./dom.js";
+import { renderExplain } from "./explain.js";
+import { renderGraph } from "./graph.js";
+import { graphOnDemand } from "./timeline.js";
 
 /* ---------------------------------------------------------------------------------------
  * Results of a dry run
@@ -36,6 +39,7 @@ export function renderRuns(data, event) {
   var results = resultsShell();
   var runs = Array.isArray(data.runs) ? data.runs : [];
   var disassembly = data.disassembly || {};
+  var graphs = data.graphs || {};
   if (!runs.length) {
     results.appendChild(el("p", { class: "summary",
       text: "No definition in this script is started by " + event + "." }));
@@ -44,7 +48,9 @@ export function renderRuns(data, event) {
   var fired = runs.filter(function (r) { return r.fired; }).length;
   results.appendChild(el("p", { class: "summary",
     text: event + ": " + plural(runs.length, "definition") + " started, " + fired + " fired." }));
-  runs.forEach(function (run) { results.appendChild(renderRun(run, disassembly[run.workflow])); });
+  runs.forEach(function (run) {
+    results.appendChild(renderRun(run, disassembly[run.workflow], graphs[run.workflow]));
+  });
   // At 1280×800 the results start below the fold: bring their top into view.
   if (results.getBoundingClientRect().top > window.innerHeight - 120) {
     results.scrollIntoView({ block: "start" });
@@ -54,8 +60,9 @@ export function renderRuns(data, event) {
 /* ---------------------------------------------------------------------------------------
  * One run
  * ------------------------------------------------------------------------------------- */
-/** One run of a trace (docs/trace.md) as a card; `disasm` is the marked disassembly, if known. */
-function renderRun(run, disasm) {
+/** One run of a trace (docs/trace.md) as a card; `disasm` is the marked disassembly and `graph`
+ * the plan graph marked with the run's path, if known. */
+function renderRun(run, disasm, graph) {
   run = run || {};
   var headingId = "run-" + Math.random().toString(36).slice(2, 10);
   var card = el("article", {
@@ -97,28 +104,12 @@ function renderRun(run, disasm) {
   card.appendChild(el("h4", { text: "Path" }));
   card.appendChild(el("p", { class: "path",
     text: path.length ? "Instructions executed: " + path.join(" → ") : "No instruction executed." }));
+  if (graph) {
+    card.appendChild(el("h4", { text: "Graph" }));
+    card.appendChild(renderGraph(graph, run, "Plan graph of " + run.workflow + " with this run's path"));
+  }
   if (disasm) card.appendChild(renderDisasm(disasm));
   return card;
-}
-
-function renderExplain(node) {
-  node = node || {};
-  var truth = node.value === true;
-  var seen = [];
-  if ("left" in node) seen.push(["saw", node.left]);
-  if ("right" in node) seen.push(["compared with", node.right]);
-  if ("previous" in node) seen.push(["before", node.previous]);
-  var line = el("span", { class: "node-line" },
-    el("span", { class: "mark", role: "img", "aria-label": truth ? "true" : "false", text: truth ? "✓" : "✗" }),
-    el("code", { class: "text", text: node.text || "" }),
-    seen.length ? el("span", { class: "seen" }, seen.map(function (s, i) {
-      return [i ? ", " : "", s[0] + " ", el("code", { class: "value", text: json(s[1]) })];
-    })) : null);
-  var item = el("li", { class: "node " + (truth ? "true" : "false") }, line);
-  if (Array.isArray(node.children) && node.children.length) {
-    item.appendChild(el("ul", null, node.children.map(renderExplain)));
-  }
-  return item;
 }
 
 function actionText(action) {
@@ -195,8 +186,9 @@ export function renderExecutions(box, id, ticket, data) {
           el("dt", { text: "trigger" }), el("dd", { text: ex.trigger || "" }),
           el("dt", { text: "created" }), el("dd", { class: "created-at", text: ex.created_at || "" }),
           ex.reason ? [el("dt", { text: "reason" }), el("dd", { text: ex.reason })] : null)));
-    if (ex.trace) item.appendChild(renderRun(ex.trace, null));
+    if (ex.trace) item.appendChild(renderRun(ex.trace, null, null));
     else item.appendChild(el("p", { class: "hint", text: "No trace recorded yet." }));
+    item.appendChild(graphOnDemand(ex.id));
     box.appendChild(item);
   });
 }
