@@ -89,6 +89,8 @@ MATRIX: dict[tuple[str, str], tuple[frozenset[str], int, Build]] = {
         "/api/scenarios/close-as-duplicate/run", {"ticket": w.duplicate[who]})),
     ("GET", "/api/executions"): (EVERYONE, 200, lambda w, who: ("/api/executions", None)),
     ("GET", "/api/executions/{id}"): (EVERYONE, 200, lambda w, who: (f"/api/executions/{w.execution}", None)),
+    ("GET", "/api/executions/{id}/graph"): (
+        EVERYONE, 200, lambda w, who: (f"/api/executions/{w.execution}/graph", None)),
     ("GET", "/api/events"): (EVERYONE, 200, lambda w, who: ("/api/events", None)),
     ("GET", "/api/approvals"): (EVERYONE, 200, lambda w, who: ("/api/approvals", None)),
     ("POST", "/api/approvals/{id}/decide"): (EVERYONE, 200, lambda w, who: (
